@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Install everything captured needs to build, test and run (Debian 12).
+# This is the one place where the package list lives; tools/try-it and
+# tools/run-tests call it. Idempotent: when everything is installed it does
+# nothing, not even `apt-get update`, so it works offline too.
+#
+#   tools/install-deps.sh          install what is missing (needs root)
+#   tools/install-deps.sh --list   print the package list, one per line
+#   tools/install-deps.sh --check  exit 1 (and name them) if any is missing
+
+set -euo pipefail
+
+PACKAGES=(
+        # build
+        build-essential
+        meson
+        ninja-build
+        pkg-config
+        libsystemd-dev
+        libpcap-dev
+        libinih-dev
+        libjson-c-dev
+        libcurl4-openssl-dev
+        libdbus-1-dev           # dbus-1.pc: where the activation file goes
+        systemd                 # systemd.pc, busctl, systemd-analyze
+        # unit tests
+        libglib2.0-dev
+        libglib-testing-0-dev
+        python3
+        python3-dbusmock
+        # run and integration tests
+        tcpdump
+        dbus
+        polkitd
+        pkexec
+        tshark                  # tshark and capinfos read finished files
+        iproute2
+        util-linux              # unshare, nsenter
+        procps
+)
+
+missing_packages() {
+        local p status
+        for p in "${PACKAGES[@]}"; do
+                status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+                [[ $status == "install ok installed" ]] || echo "$p"
+        done
+}
+
+case "${1:-}" in
+        --list)
+                printf '%s\n' "${PACKAGES[@]}"
+                exit 0 ;;
+        --check|"") ;;
+        *)
+                echo "usage: $0 [--list|--check]" >&2
+                exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+        echo "install-deps: this script knows Debian/Ubuntu (apt) only; install these by hand:" >&2
+        printf '  %s\n' "${PACKAGES[@]}" >&2
+        exit 1
+fi
+
+mapfile -t missing < <(missing_packages)
+if (( ${#missing[@]} == 0 )); then
+        echo "install-deps: all ${#PACKAGES[@]} packages are installed"
+        exit 0
+fi
+
+if [[ ${1:-} == --check ]]; then
+        echo "install-deps: missing: ${missing[*]}" >&2
+        exit 1
+fi
+
+if (( EUID != 0 )); then
+        echo "install-deps: missing ${missing[*]}; run as root (sudo $0)" >&2
+        exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
