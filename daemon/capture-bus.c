@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "captured-bus.h"
+#include "log.h"
+#include "manager.h"
+
+static int capture_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                               void **found, sd_bus_error *error) {
+        Capture *c = manager_find_capture_by_path(userdata, path);
+
+        if (!c)
+                return 0;
+        *found = c;
+        return 1;
+}
+
+static int capture_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                   sd_bus_error *error) {
+        Manager *m = userdata;
+        size_t n = 0, i = 0;
+        char **v;
+
+        for (Capture *c = m->captures; c; c = c->next)
+                n++;
+
+        v = calloc(n + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (Capture *c = m->captures; c; c = c->next) {
+                v[i] = strdup(c->object_path);
+                if (!v[i]) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+                i++;
+        }
+
+        *nodes = v;
+        return 1;
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Capture *c = userdata;
+        return sd_bus_message_append(reply, "s", capture_state_to_string(c->state));
+}
+
+/* A string field that may be NULL, at the offset given in the vtable. */
+static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        char *const *s = userdata;
+        return sd_bus_message_append(reply, "s", strempty(*s));
+}
+
+static int property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const bool *b = userdata;
+        return sd_bus_message_append(reply, "b", (int) *b);
+}
+
+static int property_get_dropped(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Capture *c = userdata;
+        return sd_bus_message_append(reply, "t",
+                                     c->statistics.dropped_kernel + c->statistics.dropped_interface);
+}
+
+static int property_get_zero_u(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "u", 0u);
+}
+
+static int property_get_zero_t(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", (uint64_t) 0);
+}
+
+static int method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Capture *c = userdata;
+        return manager_method_stop(message, c->manager, c->interface, error);
+}
+
+static int method_restart(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Capture *c = userdata;
+        return manager_method_restart(message, c->manager, c->interface, error);
+}
+
+static int method_list_files(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                 "ListFiles is not implemented yet (finished-file handling)");
+}
+
+#define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define OPTION(field) offsetof(Capture, options.field)
+
+static const sd_bus_vtable capture_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Interface", "s", property_get_string, offsetof(Capture, interface),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, CHANGE),
+        SD_BUS_PROPERTY("MainPID", "u", NULL, offsetof(Capture, pid), CHANGE),
+        SD_BUS_PROPERTY("StartedAt", "t", NULL, offsetof(Capture, started_at), CHANGE),
+        SD_BUS_PROPERTY("Enabled", "b", property_get_bool, offsetof(Capture, enabled), CHANGE),
+        SD_BUS_PROPERTY("Filter", "s", property_get_string, OPTION(filter), CHANGE),
+        SD_BUS_PROPERTY("FileSize", "u", NULL, OPTION(file_size), CHANGE),
+        SD_BUS_PROPERTY("FileCount", "u", NULL, OPTION(file_count), CHANGE),
+        SD_BUS_PROPERTY("SnapLength", "u", NULL, OPTION(snap_length), CHANGE),
+        SD_BUS_PROPERTY("BufferSize", "u", NULL, OPTION(buffer_size), CHANGE),
+        SD_BUS_PROPERTY("Promiscuous", "b", property_get_bool, OPTION(promiscuous), CHANGE),
+        SD_BUS_PROPERTY("RotateSeconds", "u", NULL, OPTION(rotate_seconds), CHANGE),
+        SD_BUS_PROPERTY("Upload", "s", property_get_string, OPTION(upload), CHANGE),
+        SD_BUS_PROPERTY("CurrentFile", "s", property_get_string, offsetof(Capture, current_file), CHANGE),
+        SD_BUS_PROPERTY("FilesCompleted", "t", NULL, offsetof(Capture, files_completed), CHANGE),
+        SD_BUS_PROPERTY("PacketsCaptured", "t", NULL, offsetof(Capture, statistics.captured), CHANGE),
+        SD_BUS_PROPERTY("PacketsReceived", "t", NULL, offsetof(Capture, statistics.received), CHANGE),
+        SD_BUS_PROPERTY("PacketsDropped", "t", property_get_dropped, 0, CHANGE),
+        SD_BUS_PROPERTY("Restarts", "u", NULL, offsetof(Capture, restarts), CHANGE),
+        SD_BUS_PROPERTY("LastError", "s", property_get_string, offsetof(Capture, last_error), CHANGE),
+        SD_BUS_PROPERTY("UploadsPending", "u", property_get_zero_u, 0, CHANGE),
+        SD_BUS_PROPERTY("UploadsSucceeded", "t", property_get_zero_t, 0, CHANGE),
+        SD_BUS_PROPERTY("UploadsFailed", "t", property_get_zero_t, 0, CHANGE),
+        SD_BUS_METHOD("Stop", "", "", method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Restart", "", "", method_restart, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListFiles", "", , "a(sttss)", SD_BUS_PARAM(files), method_list_files,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+int capture_bus_register(Manager *m) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, CAPTURED_CAPTURE_PATH_PREFIX, CAPTURED_CAPTURE_INTERFACE,
+                                       capture_vtable, capture_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export the capture objects: %m");
+
+        r = sd_bus_add_node_enumerator(m->bus, NULL, CAPTURED_CAPTURE_PATH_PREFIX, capture_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the capture enumerator: %m");
+
+        return 0;
+}

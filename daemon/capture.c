@@ -1,0 +1,663 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus-errors.h"
+#include "captured-bus.h"
+#include "capture.h"
+#include "log.h"
+#include "manager.h"
+#include "netif.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_MSEC 1000ULL
+#define STOP_TIMEOUT_USEC (5 * USEC_PER_SEC)
+#define READY_REPLY_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define BACKOFF_MIN_USEC (500 * USEC_PER_MSEC)
+#define BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
+#define WAITING_RECHECK_USEC (2 * USEC_PER_SEC)
+/* A tcpdump that ran this long before dying counts as having worked. */
+#define STABLE_RUN_USEC (10 * USEC_PER_SEC)
+#define MAX_FAILURES_IN_ROW 5
+
+static const char *const state_names[_CAPTURE_STATE_MAX] = {
+        [CAPTURE_STARTING] = "starting",
+        [CAPTURE_RUNNING] = "running",
+        [CAPTURE_WAITING] = "waiting",
+        [CAPTURE_RESTARTING] = "restarting",
+        [CAPTURE_STOPPING] = "stopping",
+        [CAPTURE_STOPPED] = "stopped",
+        [CAPTURE_FAILED] = "failed",
+};
+
+const char *capture_state_to_string(CaptureState s) {
+        return s >= 0 && s < _CAPTURE_STATE_MAX ? state_names[s] : NULL;
+}
+
+bool capture_is_active(const Capture *c) {
+        return c->state == CAPTURE_STARTING || c->state == CAPTURE_RUNNING ||
+                c->state == CAPTURE_WAITING || c->state == CAPTURE_RESTARTING;
+}
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int capture_new(Capture **ret, Manager *m, const char *interface) {
+        _cleanup_(capture_freep) Capture *c = NULL;
+        int r;
+
+        c = calloc(1, sizeof(Capture));
+        if (!c)
+                return -ENOMEM;
+
+        c->manager = m;
+        c->state = CAPTURE_STOPPED;
+        c->pid = 0;
+        capture_options_init_default(&c->options);
+
+        c->interface = strdup(interface);
+        if (!c->interface)
+                return -ENOMEM;
+
+        r = sd_bus_path_encode(CAPTURED_CAPTURE_PATH_PREFIX, interface, &c->object_path);
+        if (r < 0)
+                return r;
+
+        if (asprintf(&c->directory, "%s/%s", m->config->capture_directory, interface) < 0)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static void reply_all(Capture *c, const sd_bus_error *error, bool only_settled);
+
+Capture *capture_free(Capture *c) {
+        if (!c)
+                return NULL;
+
+        reply_all(c, &SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_FAILED, "The capture was removed."), false);
+        free(c->replies);
+        sd_event_source_disable_unref(c->reply_timeout_source);
+        sd_event_source_disable_unref(c->child_source);
+        sd_event_source_disable_unref(c->stderr_source);
+        sd_event_source_disable_unref(c->timer_source);
+        if (c->pid > 0)
+                (void) kill(c->pid, SIGKILL);
+
+        free(c->interface);
+        free(c->object_path);
+        free(c->directory);
+        free(c->last_stderr_line);
+        free(c->last_error);
+        free(c->current_file);
+        capture_options_done(&c->options);
+        free(c);
+        return NULL;
+}
+
+void capture_emit_changed(Capture *c, const char *property, ...) {
+        const char *names[16];
+        size_t n = 0;
+        va_list ap;
+
+        if (!c->manager->bus)
+                return;
+
+        va_start(ap, property);
+        for (const char *p = property; p && n < ELEMENTSOF(names) - 1; p = va_arg(ap, const char *))
+                names[n++] = p;
+        va_end(ap);
+        names[n] = NULL;
+
+        (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
+                                                   CAPTURED_CAPTURE_INTERFACE, (char **) names);
+}
+
+int capture_set_options(Capture *c, const CaptureOptions *o) {
+        int r;
+
+        if (capture_is_active(c))
+                return -EBUSY;
+
+        r = capture_options_copy(&c->options, o);
+        if (r < 0)
+                return r;
+
+        capture_emit_changed(c, "Filter", "FileSize", "FileCount", "SnapLength", "BufferSize",
+                             "Promiscuous", "RotateSeconds", "Upload", NULL);
+        return 0;
+}
+
+static int set_last_error(Capture *c, const char *format, ...) _printf_(2, 3);
+static int set_last_error(Capture *c, const char *format, ...) {
+        char *text = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(&text, format, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        if (!text)
+                return -ENOMEM;
+
+        free(c->last_error);
+        c->last_error = text;
+        capture_emit_changed(c, "LastError", NULL);
+        return 0;
+}
+
+static void set_state(Capture *c, CaptureState state) {
+        if (c->state == state)
+                return;
+
+        log_info("%s: %s → %s", c->interface, capture_state_to_string(c->state), capture_state_to_string(state));
+        c->state = state;
+        capture_emit_changed(c, "State", NULL);
+}
+
+/* ---- Pending method replies ---------------------------------------------------- */
+
+int capture_add_pending_reply(Capture *c, sd_bus_message *message, ReplyKind kind, CaptureState until) {
+        PendingReply *grown;
+
+        grown = realloc(c->replies, (c->n_replies + 1) * sizeof(PendingReply));
+        if (!grown)
+                return -ENOMEM;
+        c->replies = grown;
+        c->replies[c->n_replies++] = (PendingReply) {
+                .message = sd_bus_message_ref(message),
+                .kind = kind,
+                .until = until,
+        };
+        return 0;
+}
+
+static void send_reply(Capture *c, const PendingReply *p, const sd_bus_error *error) {
+        int r;
+
+        if (error)
+                r = sd_bus_reply_method_error(p->message, error);
+        else if (p->kind == REPLY_WITH_PATH)
+                r = sd_bus_reply_method_return(p->message, "o", c->object_path);
+        else
+                r = sd_bus_reply_method_return(p->message, NULL);
+        if (r < 0)
+                log_warning_errno(r, "%s: failed to send a method reply: %m", c->interface);
+}
+
+/* Replies to the callers waiting for the current state (or, with an error,
+ * to everyone: the state they waited for will not come). */
+static void reply_all(Capture *c, const sd_bus_error *error, bool only_settled) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < c->n_replies; i++) {
+                PendingReply *p = &c->replies[i];
+
+                if (only_settled && !error && p->until != c->state) {
+                        c->replies[kept++] = *p;
+                        continue;
+                }
+                send_reply(c, p, error);
+                sd_bus_message_unref(p->message);
+        }
+        c->n_replies = kept;
+
+        if (c->n_replies == 0)
+                c->reply_timeout_source = sd_event_source_disable_unref(c->reply_timeout_source);
+}
+
+static int on_reply_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Capture *c = userdata;
+
+        /* tcpdump is slow to open the interface: answer the starters with
+         * the object path anyway; State tells the rest. */
+        for (size_t i = 0; i < c->n_replies; i++)
+                if (c->replies[i].until == CAPTURE_RUNNING)
+                        c->replies[i].until = c->state;
+        reply_all(c, NULL, true);
+        return 0;
+}
+
+static void arm_reply_timeout(Capture *c) {
+        if (c->reply_timeout_source)
+                return;
+        (void) sd_event_add_time_relative(c->manager->event, &c->reply_timeout_source, CLOCK_MONOTONIC,
+                                          READY_REPLY_TIMEOUT_USEC, 0, on_reply_timeout, c);
+}
+
+/* ---- Capture directory ------------------------------------------------------------ */
+
+/* tcpdump drops to TcpdumpUser before it opens its first file (SPEC §9):
+ * the directory must be writable by that user. Setgid, so that files get
+ * the capture group. */
+static int prepare_directory(Capture *c) {
+        const Config *config = c->manager->config;
+        uid_t uid = 0;
+        gid_t gid = 0;
+        int r;
+
+        if (mkdir(config->capture_directory, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", config->capture_directory);
+        if (mkdir(c->directory, 0750) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", c->directory);
+
+        if (config->tcpdump_user && config->tcpdump_user[0]) {
+                struct passwd *pw = getpwnam(config->tcpdump_user);
+                if (!pw)
+                        return log_error_errno(ESRCH, "TcpdumpUser=%s does not exist.", config->tcpdump_user);
+                uid = pw->pw_uid;
+                gid = pw->pw_gid;
+        }
+        if (config->capture_group) {
+                struct group *gr = getgrnam(config->capture_group);
+                if (!gr)
+                        return log_error_errno(ESRCH, "CaptureGroup=%s does not exist.", config->capture_group);
+                gid = gr->gr_gid;
+        }
+
+        if (geteuid() == 0) {
+                r = chown(c->directory, uid, gid);
+                if (r < 0)
+                        return log_error_errno(errno, "Failed to chown %s: %m", c->directory);
+        }
+        if (chmod(c->directory, 02750) < 0)
+                return log_error_errno(errno, "Failed to chmod %s: %m", c->directory);
+        return 0;
+}
+
+/* ---- tcpdump process ---------------------------------------------------------------- */
+
+static void handle_stderr_line(Capture *c, const char *line) {
+        switch (tcpdump_parse_line(line, &c->statistics)) {
+        case TCPDUMP_LINE_LISTENING:
+                log_info("%s: %s", c->interface, line);
+                (void) capture_transition(c, CAPTURE_EVENT_READY);
+                break;
+        case TCPDUMP_LINE_STATISTICS:
+                capture_emit_changed(c, "PacketsCaptured", "PacketsReceived", "PacketsDropped", NULL);
+                break;
+        case TCPDUMP_LINE_OTHER:
+                log_notice("%s: %s", c->interface, line);
+                (void) free_and_strdup(&c->last_stderr_line, line);
+                break;
+        }
+}
+
+static void drain_stderr(Capture *c, bool at_exit) {
+        for (;;) {
+                size_t space = sizeof(c->stderr_buffer) - 1 - c->stderr_length;
+                ssize_t n;
+                char *start, *newline;
+
+                if (space == 0) {
+                        /* A line longer than the buffer: take it as it is. */
+                        c->stderr_buffer[c->stderr_length] = 0;
+                        handle_stderr_line(c, c->stderr_buffer);
+                        c->stderr_length = 0;
+                        continue;
+                }
+
+                n = c->stderr_source ? read(sd_event_source_get_io_fd(c->stderr_source),
+                                            c->stderr_buffer + c->stderr_length, space) : 0;
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n > 0)
+                        c->stderr_length += (size_t) n;
+
+                c->stderr_buffer[c->stderr_length] = 0;
+                start = c->stderr_buffer;
+                while ((newline = strchr(start, '\n'))) {
+                        *newline = 0;
+                        if (newline > start)
+                                handle_stderr_line(c, start);
+                        start = newline + 1;
+                }
+                c->stderr_length -= (size_t) (start - c->stderr_buffer);
+                memmove(c->stderr_buffer, start, c->stderr_length);
+
+                if (n <= 0) {
+                        if (n == 0 || at_exit) {
+                                if (at_exit && c->stderr_length > 0) {
+                                        c->stderr_buffer[c->stderr_length] = 0;
+                                        handle_stderr_line(c, c->stderr_buffer);
+                                        c->stderr_length = 0;
+                                }
+                                if (n == 0 || at_exit)
+                                        c->stderr_source = sd_event_source_disable_unref(c->stderr_source);
+                        }
+                        return;
+                }
+        }
+}
+
+static int on_stderr(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        drain_stderr(userdata, false);
+        return 0;
+}
+
+static void describe_exit(Capture *c, const siginfo_t *si) {
+        const char *line = c->last_stderr_line;
+
+        if (si->si_code == CLD_EXITED)
+                set_last_error(c, "tcpdump exited with status %d%s%s", si->si_status,
+                               line ? ": " : "", strempty(line));
+        else
+                set_last_error(c, "tcpdump was killed by signal SIG%s%s%s", sigabbrev_np(si->si_status),
+                               line ? "; last message: " : "", strempty(line));
+}
+
+static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Capture *c = userdata;
+        bool expected = c->state == CAPTURE_STOPPING;
+
+        drain_stderr(c, true);
+        log_info("%s: tcpdump (PID %d) %s %d.", c->interface, (int) si->si_pid,
+                 si->si_code == CLD_EXITED ? "exited with status" : "was killed by signal", si->si_status);
+
+        if (!expected)
+                describe_exit(c, si);
+
+        c->child_source = sd_event_source_disable_unref(c->child_source);
+        c->pid = 0;
+        c->started_at = 0;
+        free(c->current_file);
+        c->current_file = NULL;
+        capture_emit_changed(c, "MainPID", "StartedAt", "CurrentFile",
+                             "PacketsCaptured", "PacketsReceived", "PacketsDropped", NULL);
+
+        return capture_transition(c, CAPTURE_EVENT_EXITED);
+}
+
+static int escape_percent(const char *s, char **ret) {
+        size_t n = 0;
+        char *out, *p;
+
+        for (const char *q = s; *q; q++)
+                n += *q == '%' ? 2 : 1;
+        out = p = malloc(n + 1);
+        if (!out)
+                return -ENOMEM;
+        for (const char *q = s; *q; q++) {
+                *p++ = *q;
+                if (*q == '%')
+                        *p++ = '%';
+        }
+        *p = 0;
+        *ret = out;
+        return 0;
+}
+
+static int build_output_prefix(Capture *c, char **ret) {
+        _cleanup_(freep) char *escaped = NULL;
+        int r;
+
+        if (c->options.rotate_seconds == 0)
+                return asprintf(ret, "%s/" TCPDUMP_LIVE_PREFIX "%s.pcap", c->directory, c->interface) < 0 ? -ENOMEM : 0;
+
+        /* With -G the name is a strftime(3) pattern. */
+        r = escape_percent(c->directory, &escaped);
+        if (r < 0)
+                return r;
+        _cleanup_(freep) char *escaped_interface = NULL;
+        r = escape_percent(c->interface, &escaped_interface);
+        if (r < 0)
+                return r;
+        return asprintf(ret, "%s/" TCPDUMP_LIVE_PREFIX "%s-%%Y%%m%%d%%H%%M%%S.pcap", escaped, escaped_interface) < 0 ? -ENOMEM : 0;
+}
+
+static int spawn(Capture *c) {
+        const Config *config = c->manager->config;
+        _cleanup_(freep) char *prefix = NULL;
+        _cleanup_(closep) int stderr_fd = -EBADF;
+        TcpdumpCommand cmd;
+        pid_t pid;
+        int r;
+
+        r = prepare_directory(c);
+        if (r < 0)
+                return set_last_error(c, "Cannot prepare %s: %s", c->directory, strerror(-r)), r;
+
+        r = build_output_prefix(c, &prefix);
+        if (r < 0)
+                return r;
+
+        cmd = (TcpdumpCommand) {
+                .path = config->tcpdump_path,
+                .user = config->tcpdump_user,
+                .interface = c->interface,
+                .output_prefix = prefix,
+                .options = &c->options,
+        };
+
+        r = tcpdump_spawn(&cmd, c->manager->guardian, &pid, &stderr_fd);
+        if (r < 0)
+                return set_last_error(c, "Cannot start tcpdump: %s", strerror(-r)), r;
+
+        c->pid = pid;
+        c->spawned_monotonic = now_usec(CLOCK_MONOTONIC);
+        c->last_stderr_line = mfree_str(c->last_stderr_line);
+        c->statistics = (TcpdumpStatistics) {};
+        c->stderr_length = 0;
+
+        r = sd_event_add_child(c->manager->event, &c->child_source, pid, WEXITED, on_child_exit, c);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                c->pid = 0;
+                return log_error_errno(r, "%s: cannot watch tcpdump: %m", c->interface);
+        }
+
+        r = sd_event_add_io(c->manager->event, &c->stderr_source, stderr_fd, EPOLLIN, on_stderr, c);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot read tcpdump's stderr: %m", c->interface);
+        (void) sd_event_source_set_io_fd_own(c->stderr_source, true);
+        TAKE_FD(stderr_fd);
+
+        log_info("%s: started tcpdump as PID %d.", c->interface, (int) pid);
+        capture_emit_changed(c, "MainPID", NULL);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Capture *c = userdata;
+
+        c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        return capture_transition(c, CAPTURE_EVENT_TIMER);
+}
+
+static int arm_timer(Capture *c, uint64_t usec) {
+        c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        return sd_event_add_time_relative(c->manager->event, &c->timer_source, CLOCK_MONOTONIC,
+                                          usec, 0, on_timer, c);
+}
+
+static uint64_t backoff_usec(unsigned failures) {
+        uint64_t usec = BACKOFF_MIN_USEC;
+
+        for (unsigned i = 1; i < failures && usec < BACKOFF_MAX_USEC; i++)
+                usec *= 2;
+        if (usec > BACKOFF_MAX_USEC)
+                usec = BACKOFF_MAX_USEC;
+        /* Jitter, so that captures failing together do not retry together. */
+        return usec + (uint64_t) (random() % (long) (usec / 4 + 1));
+}
+
+static void terminate(Capture *c) {
+        if (c->pid <= 0)
+                return;
+        (void) kill(c->pid, SIGTERM);
+        (void) arm_timer(c, STOP_TIMEOUT_USEC);
+}
+
+/* ---- The state machine ---------------------------------------------------------------- */
+
+static void enter_failed(Capture *c) {
+        const char *message = c->last_error ? c->last_error : "tcpdump failed";
+
+        c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        c->user_waiting_ready = false;
+        set_state(c, CAPTURE_FAILED);
+        reply_all(c, &SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_FAILED, message), false);
+        manager_capture_settled(c->manager);
+}
+
+static void enter_stopped(Capture *c) {
+        c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        c->user_waiting_ready = false;
+        set_state(c, CAPTURE_STOPPED);
+        /* Starters still waiting learn that it was stopped meanwhile. */
+        for (size_t i = 0; i < c->n_replies; i++)
+                if (c->replies[i].until == CAPTURE_RUNNING)
+                        c->replies[i].until = CAPTURE_STOPPED;
+        reply_all(c, NULL, true);
+        manager_capture_settled(c->manager);
+}
+
+static void enter_starting(Capture *c) {
+        int r;
+
+        c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        set_state(c, CAPTURE_STARTING);
+        r = spawn(c);
+        if (r < 0) {
+                enter_failed(c);
+                return;
+        }
+        if (c->n_replies > 0)
+                arm_reply_timeout(c);
+}
+
+/* The interface went away: wait for it instead of burning restarts. */
+static void enter_waiting(Capture *c) {
+        set_state(c, CAPTURE_WAITING);
+        (void) arm_timer(c, WAITING_RECHECK_USEC);
+}
+
+static void schedule_restart(Capture *c) {
+        uint64_t ran = now_usec(CLOCK_MONOTONIC) - c->spawned_monotonic;
+
+        if (ran >= STABLE_RUN_USEC)
+                c->failures_in_row = 0;
+        c->failures_in_row++;
+
+        if (c->failures_in_row > MAX_FAILURES_IN_ROW) {
+                log_error("%s: tcpdump failed %u times in a row, giving up.", c->interface, MAX_FAILURES_IN_ROW);
+                enter_failed(c);
+                return;
+        }
+
+        set_state(c, CAPTURE_RESTARTING);
+        (void) arm_timer(c, backoff_usec(c->failures_in_row));
+}
+
+static void handle_unexpected_exit(Capture *c) {
+        if (!netif_exists(c->interface)) {
+                enter_waiting(c);
+                return;
+        }
+        /* A start the caller is waiting on fails fast: the options or the
+         * system are wrong, and retrying would only hide it. */
+        if (c->user_waiting_ready) {
+                enter_failed(c);
+                return;
+        }
+        schedule_restart(c);
+}
+
+static void respawn(Capture *c) {
+        c->restarts++;
+        capture_emit_changed(c, "Restarts", NULL);
+        enter_starting(c);
+}
+
+int capture_transition(Capture *c, CaptureEvent event) {
+        switch (event) {
+
+        case CAPTURE_EVENT_START:
+        case CAPTURE_EVENT_RESTART:
+                c->user_waiting_ready = true;
+                c->failures_in_row = 0;
+                if (c->pid > 0) {
+                        /* Running or stopping: (re)spawn once it has exited. */
+                        c->restart_after_stop = true;
+                        if (c->state != CAPTURE_STOPPING) {
+                                set_state(c, CAPTURE_STOPPING);
+                                terminate(c);
+                        }
+                } else
+                        enter_starting(c);
+                return 0;
+
+        case CAPTURE_EVENT_STOP:
+                c->restart_after_stop = false;
+                if (c->pid > 0) {
+                        if (c->state != CAPTURE_STOPPING) {
+                                set_state(c, CAPTURE_STOPPING);
+                                terminate(c);
+                        }
+                } else
+                        enter_stopped(c);
+                return 0;
+
+        case CAPTURE_EVENT_READY:
+                if (c->state != CAPTURE_STARTING)
+                        return 0;
+                c->user_waiting_ready = false;
+                c->started_at = now_usec(CLOCK_REALTIME);
+                set_state(c, CAPTURE_RUNNING);
+                capture_emit_changed(c, "StartedAt", NULL);
+                reply_all(c, NULL, true);
+                return 0;
+
+        case CAPTURE_EVENT_EXITED:
+                if (c->state == CAPTURE_STOPPING) {
+                        c->timer_source = sd_event_source_disable_unref(c->timer_source);
+                        if (c->restart_after_stop && !c->manager->exiting) {
+                                c->restart_after_stop = false;
+                                enter_starting(c);
+                        } else
+                                enter_stopped(c);
+                } else
+                        handle_unexpected_exit(c);
+                return 0;
+
+        case CAPTURE_EVENT_TIMER:
+                switch (c->state) {
+                case CAPTURE_STOPPING:
+                        log_warning("%s: tcpdump did not stop in time, killing it.", c->interface);
+                        if (c->pid > 0)
+                                (void) kill(c->pid, SIGKILL);
+                        break;
+                case CAPTURE_RESTARTING:
+                        respawn(c);
+                        break;
+                case CAPTURE_WAITING:
+                        if (netif_exists(c->interface)) {
+                                c->failures_in_row = 0;
+                                respawn(c);
+                        } else
+                                (void) arm_timer(c, WAITING_RECHECK_USEC);
+                        break;
+                default:
+                        break;
+                }
+                return 0;
+        }
+
+        return -EINVAL;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "capture-options.h"
+#include "tcpdump.h"
+
+typedef struct Manager Manager;
+
+/* One capture: a supervised tcpdump on one interface (SPEC §3). Its life
+ * is the state machine in capture.c: requests (start, stop, restart) and
+ * what tcpdump does (ready, exits) are events; capture_transition() is the
+ * only place that changes the state. */
+
+typedef enum CaptureState {
+        CAPTURE_STARTING,
+        CAPTURE_RUNNING,
+        CAPTURE_WAITING,
+        CAPTURE_RESTARTING,
+        CAPTURE_STOPPING,
+        CAPTURE_STOPPED,
+        CAPTURE_FAILED,
+        _CAPTURE_STATE_MAX,
+} CaptureState;
+
+const char *capture_state_to_string(CaptureState s);
+
+typedef enum CaptureEvent {
+        CAPTURE_EVENT_START,      /* a caller asked to start */
+        CAPTURE_EVENT_RESTART,    /* a caller asked to restart */
+        CAPTURE_EVENT_STOP,       /* a caller (or daemon shutdown) asked to stop */
+        CAPTURE_EVENT_READY,      /* tcpdump printed "listening on" */
+        CAPTURE_EVENT_EXITED,     /* tcpdump exited */
+        CAPTURE_EVENT_TIMER,      /* backoff over, or stop timeout */
+} CaptureEvent;
+
+typedef enum ReplyKind {
+        REPLY_WITH_PATH,          /* StartCapture: reply (o) once running */
+        REPLY_EMPTY,              /* Stop/Restart: reply () once done */
+} ReplyKind;
+
+typedef struct PendingReply {
+        sd_bus_message *message;
+        ReplyKind kind;
+        CaptureState until;       /* reply when this state is reached */
+} PendingReply;
+
+typedef struct Capture {
+        Manager *manager;
+        struct Capture *next;
+
+        char *interface;
+        char *object_path;
+        char *directory;          /* <CaptureDirectory>/<interface> */
+        CaptureOptions options;
+        CaptureState state;
+        bool enabled;
+
+        pid_t pid;
+        sd_event_source *child_source;
+        sd_event_source *stderr_source;
+        sd_event_source *timer_source;
+        char stderr_buffer[4096];
+        size_t stderr_length;
+        char *last_stderr_line;
+
+        bool restart_after_stop;  /* RESTART while stopping: spawn on exit */
+        bool user_waiting_ready;  /* a start/restart not yet seen ready: fail fast */
+        unsigned failures_in_row;
+        uint64_t started_at;      /* CLOCK_REALTIME µs, 0 if not running */
+        uint64_t spawned_monotonic;
+
+        unsigned restarts;
+        char *last_error;
+        TcpdumpStatistics statistics;
+        uint64_t files_completed;
+        char *current_file;
+
+        PendingReply *replies;
+        size_t n_replies;
+        sd_event_source *reply_timeout_source;
+} Capture;
+
+int capture_new(Capture **ret, Manager *m, const char *interface);
+Capture *capture_free(Capture *c);
+DEFINE_POINTER_CLEANUP(Capture, capture_free);
+
+/* Delivers an event to the state machine. */
+int capture_transition(Capture *c, CaptureEvent event);
+
+/* Whether tcpdump runs or is meant to (starting, running, waiting, restarting). */
+bool capture_is_active(const Capture *c);
+
+/* Replaces the options; only while not active. */
+int capture_set_options(Capture *c, const CaptureOptions *o);
+
+/* Queues a method reply to send when the capture reaches a state (RUNNING
+ * for start/restart, STOPPED for stop); failures reply with an error. */
+int capture_add_pending_reply(Capture *c, sd_bus_message *message, ReplyKind kind, CaptureState until);
+
+/* Announces changed properties with PropertiesChanged. NULL-terminated. */
+void capture_emit_changed(Capture *c, const char *property, ...);

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "configuration.h"
+#include "config-file.h"
+#include "log.h"
+
+int config_new(Config **ret) {
+        _cleanup_(config_freep) Config *c = calloc(1, sizeof(Config));
+
+        if (!c)
+                return -ENOMEM;
+
+        capture_options_init_default(&c->defaults);
+        c->capture_directory = strdup(CAPTURE_DIR);
+        c->tcpdump_path = strdup(TCPDUMP_PATH);
+        c->tcpdump_user = strdup(TCPDUMP_USER);
+        if (!c->capture_directory || !c->tcpdump_path || !c->tcpdump_user)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+
+        free(c->capture_directory);
+        free(c->tcpdump_path);
+        free(c->tcpdump_user);
+        free(c->capture_group);
+        capture_options_done(&c->defaults);
+        free(c);
+        return NULL;
+}
+
+static int parse_absolute_path(const ConfigLocation *where, const char *key, const char *value, char **field) {
+        if (value[0] != '/') {
+                config_log_bad_line(where, "%s= must be an absolute path, ignoring: %s", key, value);
+                return 0;
+        }
+        return free_and_strdup(field, value);
+}
+
+static int parse_daemon_key(Config *c, const ConfigLocation *where, const char *key, const char *value) {
+        if (strcmp(key, "CaptureDirectory") == 0)
+                return parse_absolute_path(where, key, value, &c->capture_directory);
+        if (strcmp(key, "TcpdumpPath") == 0)
+                return parse_absolute_path(where, key, value, &c->tcpdump_path);
+        if (strcmp(key, "TcpdumpUser") == 0)
+                return free_and_strdup(&c->tcpdump_user, value);
+        if (strcmp(key, "CaptureGroup") == 0)
+                return free_and_strdup(&c->capture_group, value[0] ? value : NULL);
+
+        config_log_bad_line(where, "Unknown key %s= in [Daemon], ignoring.", key);
+        return 0;
+}
+
+static int handle_entry(void *userdata, const ConfigLocation *where,
+                        const char *section, const char *key, const char *value) {
+        Config *c = userdata;
+
+        if (strcmp(section, "Daemon") == 0)
+                return parse_daemon_key(c, where, key, value);
+        if (strcmp(section, "Defaults") == 0)
+                return config_parse_capture_option(&c->defaults, where, key, value);
+
+        config_log_bad_line(where, "Unknown section [%s], ignoring %s=.", section, key);
+        return 0;
+}
+
+int config_parse_file(Config *c, const char *path) {
+        return config_file_parse(path, handle_entry, c);
+}
+
+int config_load(Config **ret, const char *config_dir) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *main_path = NULL, *dropin_dir = NULL;
+        int r;
+
+        r = config_new(&c);
+        if (r < 0)
+                return r;
+
+        if (asprintf(&main_path, "%s/captured.conf", config_dir) < 0 ||
+            asprintf(&dropin_dir, "%s/captured.conf.d", config_dir) < 0)
+                return -ENOMEM;
+
+        r = config_parse_file(c, main_path);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Failed to read %s, using built-in defaults: %m", main_path);
+
+        r = config_file_parse_directory(dropin_dir, handle_entry, c);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "capture-options.h"
+#include "macro.h"
+
+/* captured.conf and its drop-ins (SPEC §5). Nothing is required: a missing
+ * file means built-in defaults; a bad line is logged with file and line and
+ * the rest loads. */
+typedef struct Config {
+        char *capture_directory;
+        char *tcpdump_path;
+        char *tcpdump_user;
+        char *capture_group;      /* NULL = the tcpdump user's group */
+        CaptureOptions defaults;  /* [Defaults] */
+} Config;
+
+int config_new(Config **ret);
+Config *config_free(Config *c);
+DEFINE_POINTER_CLEANUP(Config, config_free);
+
+/* Loads <config_dir>/captured.conf, then captured.conf.d/ *.conf in
+ * lexical order (later wins). */
+int config_load(Config **ret, const char *config_dir);
+
+/* Parses one INI file into c. Returns 0 (problems are logged) or negative
+ * errno if the file could not be read; -ENOENT if it does not exist. */
+int config_parse_file(Config *c, const char *path);

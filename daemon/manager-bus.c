@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "authorize.h"
+#include "bus-errors.h"
+#include "captured-bus.h"
+#include "filter.h"
+#include "log.h"
+#include "manager.h"
+#include "names.h"
+#include "netif.h"
+
+/* Interface names come from anyone: quote at most this much of one back. */
+#define QUOTE_MAX 32
+
+static int validate_interface_name(const char *interface, sd_bus_error *error) {
+        if (interface_name_is_valid(interface))
+                return 0;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "Invalid interface name '%.*s%s': 1–15 characters, no '/', ':' or white space",
+                                 QUOTE_MAX, interface, strlen(interface) > QUOTE_MAX ? "…" : "");
+}
+
+static int no_such_capture(const char *interface, sd_bus_error *error) {
+        return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_CAPTURE, "No capture on '%s'", interface);
+}
+
+static void options_free(void *p) {
+        if (p)
+                capture_options_done(p);
+        free(p);
+}
+
+/* Reads and checks the options of a start: known keys and ranges, an
+ * existing interface, a filter that compiles for it, a known upload target. */
+static int read_start_options(Manager *m, sd_bus_message *message, const char *interface,
+                              CaptureOptions **ret, sd_bus_error *error) {
+        _cleanup_(freep) char *filter_error = NULL;
+        CaptureOptions *o;
+        int r;
+
+        o = calloc(1, sizeof(CaptureOptions));
+        if (!o)
+                return -ENOMEM;
+        capture_options_init_default(o);
+
+        r = capture_options_copy(o, &m->config->defaults);
+        if (r >= 0)
+                r = capture_options_read_message(o, message, error);
+        if (r < 0)
+                goto fail;
+
+        if (!netif_exists(interface)) {
+                r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
+                goto fail;
+        }
+
+        if (o->upload && o->upload[0]) {
+                /* No upload targets exist until upload.d/ support lands. */
+                r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
+                                      "No such upload target '%s'", o->upload);
+                goto fail;
+        }
+
+        r = filter_check(interface, strempty(o->filter), o->snap_length, &filter_error);
+        if (r == -ENODEV)
+                r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
+        else if (r == -EINVAL)
+                r = sd_bus_error_setf(error, CAPTURED_ERROR_INVALID_FILTER, "Invalid filter '%s': %s",
+                                      strempty(o->filter), strempty(filter_error));
+        if (r < 0)
+                goto fail;
+
+        *ret = o;
+        return 0;
+fail:
+        options_free(o);
+        return r;
+}
+
+static int do_start(Request *req, sd_bus_error *error) {
+        Manager *m = req->manager;
+        const CaptureOptions *o = req->data;
+        Capture *c;
+        int r;
+
+        c = manager_find_capture(m, req->interface);
+        if (c && capture_is_active(c)) {
+                if (!capture_options_equal(&c->options, o))
+                        return sd_bus_error_setf(error, CAPTURED_ERROR_ALREADY_RUNNING,
+                                                 "A capture on '%s' already runs with other options; stop it first",
+                                                 req->interface);
+                if (c->state == CAPTURE_STARTING)
+                        return capture_add_pending_reply(c, req->message, REPLY_WITH_PATH, CAPTURE_RUNNING);
+                return sd_bus_reply_method_return(req->message, "o", c->object_path);
+        }
+
+        if (!c) {
+                r = manager_add_capture(m, req->interface, &c);
+                if (r < 0)
+                        return r;
+        }
+
+        r = capture_set_options(c, o);
+        if (r < 0)
+                return r;
+
+        r = capture_add_pending_reply(c, req->message, REPLY_WITH_PATH, CAPTURE_RUNNING);
+        if (r < 0)
+                return r;
+
+        log_info("%s: start requested.", c->interface);
+        (void) capture_transition(c, CAPTURE_EVENT_START);
+        return 1;
+}
+
+static int do_stop(Request *req, sd_bus_error *error) {
+        Capture *c = manager_find_capture(req->manager, req->interface);
+        int r;
+
+        if (!c)
+                return no_such_capture(req->interface, error);
+
+        r = capture_add_pending_reply(c, req->message, REPLY_EMPTY, CAPTURE_STOPPED);
+        if (r < 0)
+                return r;
+
+        log_info("%s: stop requested.", c->interface);
+        (void) capture_transition(c, CAPTURE_EVENT_STOP);
+        return 1;
+}
+
+static int do_restart(Request *req, sd_bus_error *error) {
+        Capture *c = manager_find_capture(req->manager, req->interface);
+        int r;
+
+        if (!c)
+                return no_such_capture(req->interface, error);
+
+        r = capture_add_pending_reply(c, req->message, REPLY_EMPTY, CAPTURE_RUNNING);
+        if (r < 0)
+                return r;
+
+        log_info("%s: restart requested.", c->interface);
+        (void) capture_transition(c, CAPTURE_EVENT_RESTART);
+        return 1;
+}
+
+/* Validates, then asks for authorization; nothing changes before both. */
+static int submit(Manager *m, sd_bus_message *message, const char *interface, const char *verb,
+                  RequestHandler handler, CaptureOptions *options, sd_bus_error *error) {
+        Request *req;
+        int r;
+
+        r = request_new(&req, m, message, verb, interface, handler);
+        if (r < 0) {
+                options_free(options);
+                return r;
+        }
+        req->data = options;
+        req->data_free = options_free;
+
+        return authorize_request(req, error);
+}
+
+static int method_start_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        CaptureOptions *o = NULL;
+        const char *interface;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &interface);
+        if (r < 0)
+                return r;
+        r = validate_interface_name(interface, error);
+        if (r < 0)
+                return r;
+        r = read_start_options(m, message, interface, &o, error);
+        if (r < 0)
+                return r;
+
+        return submit(m, message, interface, "start", do_start, o, error);
+}
+
+int manager_method_stop(sd_bus_message *message, Manager *m, const char *interface, sd_bus_error *error) {
+        if (!manager_find_capture(m, interface))
+                return no_such_capture(interface, error);
+        return submit(m, message, interface, "stop", do_stop, NULL, error);
+}
+
+int manager_method_restart(sd_bus_message *message, Manager *m, const char *interface, sd_bus_error *error) {
+        if (!manager_find_capture(m, interface))
+                return no_such_capture(interface, error);
+        return submit(m, message, interface, "restart", do_restart, NULL, error);
+}
+
+static int read_interface(sd_bus_message *message, const char **ret, sd_bus_error *error) {
+        int r = sd_bus_message_read(message, "s", ret);
+        if (r < 0)
+                return r;
+        return validate_interface_name(*ret, error);
+}
+
+static int method_stop_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *interface;
+        int r = read_interface(message, &interface, error);
+        return r < 0 ? r : manager_method_stop(message, userdata, interface, error);
+}
+
+static int method_restart_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *interface;
+        int r = read_interface(message, &interface, error);
+        return r < 0 ? r : manager_method_restart(message, userdata, interface, error);
+}
+
+static int method_not_yet(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "%s is not implemented yet",
+                                 sd_bus_message_get_member(message));
+}
+
+static int method_get_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *interface;
+        Capture *c;
+        int r;
+
+        r = read_interface(message, &interface, error);
+        if (r < 0)
+                return r;
+
+        c = manager_find_capture(userdata, interface);
+        if (!c)
+                return no_such_capture(interface, error);
+
+        return sd_bus_reply_method_return(message, "o", c->object_path);
+}
+
+static int method_list_captures(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sso)");
+        if (r < 0)
+                return r;
+        for (Capture *c = m->captures; c; c = c->next) {
+                r = sd_bus_message_append(reply, "(sso)", c->interface, capture_state_to_string(c->state),
+                                          c->object_path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int property_get_capture_directory(sd_bus *bus, const char *path, const char *interface,
+                                          const char *property, sd_bus_message *reply,
+                                          void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", m->config->capture_directory);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CaptureDirectory", "s", property_get_capture_directory, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_NAMES("StartCapture", "sa{sv}", SD_BUS_PARAM(interface) SD_BUS_PARAM(options),
+                                 "o", SD_BUS_PARAM(capture), method_start_capture, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("StopCapture", "s", SD_BUS_PARAM(interface), "", , method_stop_capture,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RestartCapture", "s", SD_BUS_PARAM(interface), "", , method_restart_capture,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("EnableCapture", "sa{sv}", SD_BUS_PARAM(interface) SD_BUS_PARAM(options),
+                                 "", , method_not_yet, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DisableCapture", "s", SD_BUS_PARAM(interface), "", , method_not_yet,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetCapture", "s", SD_BUS_PARAM(interface), "o", SD_BUS_PARAM(capture),
+                                 method_get_capture, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListCaptures", "", , "a(sso)", SD_BUS_PARAM(captures), method_list_captures,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_NAMES("FileCompleted", "sst",
+                                 SD_BUS_PARAM(interface) SD_BUS_PARAM(path) SD_BUS_PARAM(size), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("UploadFinished", "sssbs",
+                                 SD_BUS_PARAM(interface) SD_BUS_PARAM(path) SD_BUS_PARAM(target)
+                                 SD_BUS_PARAM(success) SD_BUS_PARAM(detail), 0),
+        SD_BUS_VTABLE_END
+};
+
+int manager_bus_register(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE,
+                                     manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export the manager object: %m");
+
+        r = sd_bus_add_object_manager(m->bus, NULL, CAPTURED_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the object manager: %m");
+
+        return 0;
+}

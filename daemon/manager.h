@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "capture.h"
+#include "configuration.h"
+#include "guardian.h"
+
+/* The daemon's state: event loop, bus, configuration and the captures. */
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Config *config;
+        char *config_dir;
+        char *state_dir;
+        Guardian *guardian;
+        Capture *captures;        /* singly linked, in creation order */
+        bool exiting;
+} Manager;
+
+int manager_new(Manager **ret, const char *config_dir, const char *state_dir, Guardian *guardian);
+Manager *manager_free(Manager *m);
+DEFINE_POINTER_CLEANUP(Manager, manager_free);
+
+/* Loads configuration, connects to the system bus, exports the objects and
+ * takes the bus name. */
+int manager_start(Manager *m);
+
+/* Stops every capture; the event loop exits once all have stopped. */
+void manager_begin_exit(Manager *m);
+
+Capture *manager_find_capture(Manager *m, const char *interface);
+Capture *manager_find_capture_by_path(Manager *m, const char *path);
+int manager_add_capture(Manager *m, const char *interface, Capture **ret);
+
+/* A capture reached a resting state (stopped or failed). */
+void manager_capture_settled(Manager *m);
+
+/* The D-Bus side, in manager-bus.c and capture-bus.c. Stop and restart
+ * are shared by the Manager's and the Capture's methods. */
+int manager_method_stop(sd_bus_message *message, Manager *m, const char *interface, sd_bus_error *error);
+int manager_method_restart(sd_bus_message *message, Manager *m, const char *interface, sd_bus_error *error);
+int manager_bus_register(Manager *m);
+int capture_bus_register(Manager *m);
