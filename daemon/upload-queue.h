@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "upload-target.h"
+
+/* The upload queue (SPEC §7): finished files waiting for, or done with,
+ * an upload. Runs inside the daemon's event loop with libcurl's multi
+ * interface; persisted in the state directory so that pending uploads
+ * resume after a restart and a file is never uploaded twice after a
+ * success. */
+
+typedef enum UploadState {
+        UPLOAD_NONE,         /* not queued */
+        UPLOAD_PENDING,      /* waiting (first try or backoff) */
+        UPLOAD_UPLOADING,
+        UPLOAD_DONE,
+        UPLOAD_FAILED,       /* gave up; the file is kept */
+        _UPLOAD_STATE_MAX,
+} UploadState;
+
+const char *upload_state_to_string(UploadState s);
+
+typedef struct UploadQueue UploadQueue;
+
+/* Called at the end of every attempt (success or not). detail is the
+ * remote URL on success, the error otherwise. final is true when the file
+ * reached DONE or FAILED. */
+typedef void (*UploadFinishedCallback)(void *userdata, const char *interface, const char *path,
+                                       const char *target, bool success, bool final, const char *detail);
+
+int upload_queue_new(UploadQueue **ret, sd_event *event, const char *state_dir,
+                     UploadFinishedCallback callback, void *userdata);
+UploadQueue *upload_queue_free(UploadQueue *q);
+DEFINE_POINTER_CLEANUP(UploadQueue, upload_queue_free);
+
+/* Replaces the targets (at start and reload); takes ownership. Queued
+ * files whose target disappeared stay pending until it comes back. */
+void upload_queue_set_targets(UploadQueue *q, UploadTarget **targets);
+const UploadTarget *upload_queue_find_target(const UploadQueue *q, const char *name);
+
+/* Loads the persisted queue and resumes pending uploads. */
+int upload_queue_load(UploadQueue *q);
+
+/* Queues a finished file. A file already DONE is not queued again. */
+int upload_queue_add(UploadQueue *q, const char *interface, const char *path, const char *target);
+
+/* What ListFiles shows: state and remote URL or last error (borrowed). */
+UploadState upload_queue_get_state(const UploadQueue *q, const char *path, const char **ret_detail);
+
+/* Whether retention must keep the file (pending or uploading). */
+bool upload_queue_is_pending(const UploadQueue *q, const char *path);
+
+/* The file is gone (retention, disk guard): forget it, aborting a running
+ * upload. Returns true if it was still pending. */
+bool upload_queue_forget(UploadQueue *q, const char *path);
+
+/* Per-interface counters for the Capture properties. */
+void upload_queue_get_counts(const UploadQueue *q, const char *interface,
+                             uint32_t *ret_pending, uint64_t *ret_succeeded, uint64_t *ret_failed);
