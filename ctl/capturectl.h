@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <systemd/sd-bus.h>
+
+#include "capture-options.h"
+
+/* Exit status beyond 0 (success) and 1 (failure), as systemctl uses them. */
+enum {
+        EXIT_USAGE = 2,             /* invalid command line */
+        EXIT_NOT_RUNNING = 3,       /* status: a named capture is not running */
+        EXIT_NO_SUCH_CAPTURE = 4,   /* status: a named capture does not exist */
+};
+
+/* A capture option given on the command line. */
+typedef struct CaptureOptionArg {
+        const OptionSpec *spec;
+        OptionValue value;          /* strings borrowed from argv */
+} CaptureOptionArg;
+
+/* What the command line asked for, and the bus to do it on. */
+typedef struct Context {
+        sd_bus *bus;
+        const char *host;
+        bool json;
+        bool quiet;
+        bool now;
+        bool ask_password;
+        CaptureOptionArg *options;  /* in the order first given; the last value given wins */
+        size_t n_options;
+} Context;
+
+/* A command: returns an exit status (>= 0), or a negative errno after it
+ * explained the failure on stderr (exit status 1). ifaces are valid
+ * interface names. */
+typedef int (*VerbFunction)(Context *c, char **ifaces, size_t n_ifaces);
+
+int verb_start(Context *c, char **ifaces, size_t n_ifaces);
+int verb_stop(Context *c, char **ifaces, size_t n_ifaces);
+int verb_restart(Context *c, char **ifaces, size_t n_ifaces);
+int verb_enable(Context *c, char **ifaces, size_t n_ifaces);
+int verb_disable(Context *c, char **ifaces, size_t n_ifaces);
+int verb_status(Context *c, char **ifaces, size_t n_ifaces);
+int verb_list(Context *c, char **ifaces, size_t n_ifaces);
+int verb_files(Context *c, char **ifaces, size_t n_ifaces);
+int verb_watch(Context *c, char **ifaces, size_t n_ifaces);

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "bus-util.h"
+#include "captured-bus.h"
+#include "capturectl.h"
+#include "macro.h"
+
+/* The commands that change captures: each is a sequence of Manager calls
+ * made for one interface after the other. */
+
+typedef struct ManagerCall {
+        const char *method;
+        bool with_options;            /* appends the capture options as a{sv} */
+        bool ignore_no_such_capture;  /* nothing to do is fine */
+        const char *action;           /* for error messages: "failed to <action> on 'eth0'" */
+} ManagerCall;
+
+static const ManagerCall call_start = { "StartCapture", .with_options = true, .action = "start the capture" };
+static const ManagerCall call_stop = { "StopCapture", .action = "stop the capture" };
+static const ManagerCall call_stop_if_any = { "StopCapture", .ignore_no_such_capture = true, .action = "stop the capture" };
+static const ManagerCall call_restart = { "RestartCapture", .action = "restart the capture" };
+static const ManagerCall call_enable = { "EnableCapture", .with_options = true, .action = "enable the capture" };
+static const ManagerCall call_disable = { "DisableCapture", .action = "disable the capture" };
+
+static int append_options(sd_bus_message *m, const Context *c) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < c->n_options; i++) {
+                r = option_value_append(m, c->options[i].spec, &c->options[i].value);
+                if (r < 0)
+                        return r;
+        }
+
+        return sd_bus_message_close_container(m);
+}
+
+static int manager_call(Context *c, const ManagerCall *call, const char *iface, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, CAPTURED_BUS_NAME, CAPTURED_MANAGER_PATH,
+                                           CAPTURED_MANAGER_INTERFACE, call->method);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append(m, "s", iface);
+        if (r < 0)
+                return r;
+
+        if (call->with_options) {
+                r = append_options(m, c);
+                if (r < 0)
+                        return r;
+        }
+
+        return sd_bus_call(c->bus, m, 0, error, NULL);
+}
+
+/* Makes the calls for each interface in turn. A failure that concerns one
+ * interface only is reported and the next interface is tried; any other
+ * (no daemon, access denied, bad options) ends the command. */
+static int run_calls(Context *c, char **ifaces, size_t n_ifaces, const ManagerCall *const *calls, size_t n_calls) {
+        int ret = 0;
+
+        for (size_t i = 0; i < n_ifaces; i++)
+                for (size_t j = 0; j < n_calls; j++) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                        char action[128];
+                        int r;
+
+                        r = manager_call(c, calls[j], ifaces[i], &error);
+                        if (r >= 0)
+                                continue;
+                        if (calls[j]->ignore_no_such_capture && bus_error_is_no_such_capture(&error))
+                                continue;
+
+                        snprintf(action, sizeof(action), "%s on '%s'", calls[j]->action, ifaces[i]);
+                        log_bus_error(c->bus, &error, r, ifaces[i], action);
+                        if (!bus_error_is_per_interface(&error))
+                                return r;
+                        ret = r;
+                        break;
+                }
+
+        return ret;
+}
+
+int verb_start(Context *c, char **ifaces, size_t n_ifaces) {
+        const ManagerCall *calls[] = { &call_start };
+        return run_calls(c, ifaces, n_ifaces, calls, ELEMENTSOF(calls));
+}
+
+int verb_stop(Context *c, char **ifaces, size_t n_ifaces) {
+        const ManagerCall *calls[] = { &call_stop };
+        return run_calls(c, ifaces, n_ifaces, calls, ELEMENTSOF(calls));
+}
+
+int verb_restart(Context *c, char **ifaces, size_t n_ifaces) {
+        const ManagerCall *calls[] = { &call_restart };
+        return run_calls(c, ifaces, n_ifaces, calls, ELEMENTSOF(calls));
+}
+
+int verb_enable(Context *c, char **ifaces, size_t n_ifaces) {
+        const ManagerCall *calls[] = { &call_enable, &call_start };
+        return run_calls(c, ifaces, n_ifaces, calls, c->now ? 2 : 1);
+}
+
+int verb_disable(Context *c, char **ifaces, size_t n_ifaces) {
+        const ManagerCall *calls[] = { &call_disable, &call_stop_if_any };
+        return run_calls(c, ifaces, n_ifaces, calls, c->now ? 2 : 1);
+}
