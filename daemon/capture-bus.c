@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,35 @@ static int method_restart(sd_bus_message *message, void *userdata, sd_bus_error 
 }
 
 static int method_list_files(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                 "ListFiles is not implemented yet (finished-file handling)");
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Capture *c = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sttss)");
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < c->files.n; i++) {
+                const CaptureFile *f = &c->files.files[i];
+                _cleanup_(freep) char *path = NULL;
+                const char *detail = "";
+                const char *state;
+
+                if (asprintf(&path, "%s/%s", c->directory, f->name) < 0)
+                        return -ENOMEM;
+                state = manager_file_upload_state(c->manager, path, &detail);
+                r = sd_bus_message_append(reply, "(sttss)", path, f->size, f->completed_at, state, detail);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 #define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
@@ -123,6 +151,7 @@ static const sd_bus_vtable capture_vtable[] = {
         SD_BUS_PROPERTY("UploadsPending", "u", property_get_zero_u, 0, CHANGE),
         SD_BUS_PROPERTY("UploadsSucceeded", "t", property_get_zero_t, 0, CHANGE),
         SD_BUS_PROPERTY("UploadsFailed", "t", property_get_zero_t, 0, CHANGE),
+        SD_BUS_PROPERTY("UploadsDropped", "t", NULL, offsetof(Capture, uploads_dropped), CHANGE),
         SD_BUS_METHOD("Stop", "", "", method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Restart", "", "", method_restart, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ListFiles", "", , "a(sttss)", SD_BUS_PARAM(files), method_list_files,

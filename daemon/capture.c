@@ -99,6 +99,8 @@ Capture *capture_free(Capture *c) {
         sd_event_source_disable_unref(c->timer_source);
         if (c->pid > 0)
                 (void) kill(c->pid, SIGKILL);
+        capture_files_close(c);
+        file_index_done(&c->files);
 
         free(c->interface);
         free(c->object_path);
@@ -144,8 +146,8 @@ int capture_set_options(Capture *c, const CaptureOptions *o) {
         return 0;
 }
 
-static int set_last_error(Capture *c, const char *format, ...) _printf_(2, 3);
-static int set_last_error(Capture *c, const char *format, ...) {
+
+int capture_set_last_error(Capture *c, const char *format, ...) {
         char *text = NULL;
         va_list ap;
 
@@ -355,10 +357,10 @@ static void describe_exit(Capture *c, const siginfo_t *si) {
         const char *line = c->last_stderr_line;
 
         if (si->si_code == CLD_EXITED)
-                set_last_error(c, "tcpdump exited with status %d%s%s", si->si_status,
+                capture_set_last_error(c, "tcpdump exited with status %d%s%s", si->si_status,
                                line ? ": " : "", strempty(line));
         else
-                set_last_error(c, "tcpdump was killed by signal SIG%s%s%s", sigabbrev_np(si->si_status),
+                capture_set_last_error(c, "tcpdump was killed by signal SIG%s%s%s", sigabbrev_np(si->si_status),
                                line ? "; last message: " : "", strempty(line));
 }
 
@@ -376,10 +378,16 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         c->child_source = sd_event_source_disable_unref(c->child_source);
         c->pid = 0;
         c->started_at = 0;
-        free(c->current_file);
-        c->current_file = NULL;
-        capture_emit_changed(c, "MainPID", "StartedAt", "CurrentFile",
-                             "PacketsCaptured", "PacketsReceived", "PacketsDropped", NULL);
+        capture_emit_changed(c, "MainPID", "StartedAt", "PacketsCaptured", "PacketsReceived",
+                             "PacketsDropped", NULL);
+
+        /* The file open at exit is finished like any other (tcpdump -z never
+         * ran for it). */
+        capture_files_finish_leftovers(c);
+        if (c->current_file) {
+                c->current_file = mfree_str(c->current_file);
+                capture_emit_changed(c, "CurrentFile", NULL);
+        }
 
         return capture_transition(c, CAPTURE_EVENT_EXITED);
 }
@@ -404,21 +412,22 @@ static int escape_percent(const char *s, char **ret) {
 }
 
 static int build_output_prefix(Capture *c, char **ret) {
-        _cleanup_(freep) char *escaped = NULL;
+        _cleanup_(freep) char *directory = NULL, *interface = NULL;
         int r;
 
         if (c->options.rotate_seconds == 0)
-                return asprintf(ret, "%s/" TCPDUMP_LIVE_PREFIX "%s.pcap", c->directory, c->interface) < 0 ? -ENOMEM : 0;
+                return asprintf(ret, "%s/" TCPDUMP_LIVE_PREFIX "%s-%u.pcap",
+                                c->directory, c->interface, c->generation) < 0 ? -ENOMEM : 0;
 
         /* With -G the name is a strftime(3) pattern. */
-        r = escape_percent(c->directory, &escaped);
+        r = escape_percent(c->directory, &directory);
         if (r < 0)
                 return r;
-        _cleanup_(freep) char *escaped_interface = NULL;
-        r = escape_percent(c->interface, &escaped_interface);
+        r = escape_percent(c->interface, &interface);
         if (r < 0)
                 return r;
-        return asprintf(ret, "%s/" TCPDUMP_LIVE_PREFIX "%s-%%Y%%m%%d%%H%%M%%S.pcap", escaped, escaped_interface) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%s/" TCPDUMP_LIVE_PREFIX "%s-%u-%%Y%%m%%d%%H%%M%%S.pcap",
+                        directory, interface, c->generation) < 0 ? -ENOMEM : 0;
 }
 
 static int spawn(Capture *c) {
@@ -431,7 +440,17 @@ static int spawn(Capture *c) {
 
         r = prepare_directory(c);
         if (r < 0)
-                return set_last_error(c, "Cannot prepare %s: %s", c->directory, strerror(-r)), r;
+                return capture_set_last_error(c, "Cannot prepare %s: %s", c->directory, strerror(-r)), r;
+
+        r = capture_files_open(c);
+        if (r < 0)
+                return capture_set_last_error(c, "Cannot watch %s: %s", c->directory, strerror(-r)), r;
+
+        /* Whatever an earlier tcpdump left (a crash) is finished first; each
+         * run writes names of its own, so a late event for an old file can
+         * never touch the new one. */
+        capture_files_finish_leftovers(c);
+        c->generation++;
 
         r = build_output_prefix(c, &prefix);
         if (r < 0)
@@ -447,7 +466,7 @@ static int spawn(Capture *c) {
 
         r = tcpdump_spawn(&cmd, c->manager->guardian, &pid, &stderr_fd);
         if (r < 0)
-                return set_last_error(c, "Cannot start tcpdump: %s", strerror(-r)), r;
+                return capture_set_last_error(c, "Cannot start tcpdump: %s", strerror(-r)), r;
 
         c->pid = pid;
         c->spawned_monotonic = now_usec(CLOCK_MONOTONIC);

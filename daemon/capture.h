@@ -6,6 +6,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "capture-files.h"
 #include "capture-options.h"
 #include "tcpdump.h"
 
@@ -79,6 +80,11 @@ typedef struct Capture {
         TcpdumpStatistics statistics;
         uint64_t files_completed;
         char *current_file;
+        FileIndex files;
+        sd_event_source *inotify_source;
+        unsigned generation;      /* of tcpdump runs, in the live file names */
+        uint64_t uploads_dropped; /* pending uploads the disk guard deleted */
+        bool disk_low_reported;
 
         PendingReply *replies;
         size_t n_replies;
@@ -104,3 +110,6 @@ int capture_add_pending_reply(Capture *c, sd_bus_message *message, ReplyKind kin
 
 /* Announces changed properties with PropertiesChanged. NULL-terminated. */
 void capture_emit_changed(Capture *c, const char *property, ...);
+
+/* Sets LastError (and announces it). */
+int capture_set_last_error(Capture *c, const char *format, ...) _printf_(2, 3);

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config-file.h"
 #include "log.h"
+#include "strv.h"
 
 typedef struct ParseContext {
         FILE *f;
@@ -81,9 +83,14 @@ int config_file_parse(const char *path, ConfigEntryHandler handler, void *userda
         };
         int r;
 
+        struct stat st;
+
         f = fopen(path, "re");
         if (!f)
                 return negative_errno();
+        if (fstat(fileno(f), &st) < 0)
+                return negative_errno();
+        ctx.where.trusted = st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 
         configure_inih();
         ctx.f = f;
@@ -156,4 +163,57 @@ int config_parse_capture_option(CaptureOptions *o, const ConfigLocation *where, 
                 return 0;
         }
         return r;
+}
+
+int config_split_command(const char *text, char ***ret) {
+        char **words = NULL;
+        size_t n = 0;
+        const char *p = text;
+
+        for (;;) {
+                char *word, *w, quote = 0, **grown;
+
+                p += strspn(p, " \t");
+                if (*p == '\0')
+                        break;
+
+                w = word = malloc(strlen(p) + 1);
+                if (!word)
+                        goto oom;
+                for (; *p && (quote || (*p != ' ' && *p != '\t')); p++) {
+                        if (quote && *p == quote)
+                                quote = 0;
+                        else if (!quote && (*p == '"' || *p == '\''))
+                                quote = *p;
+                        else if (*p == '\\' && p[1] && quote != '\'')
+                                *w++ = *++p;
+                        else
+                                *w++ = *p;
+                }
+                *w = 0;
+                if (quote) {
+                        free(word);
+                        strv_free(words);
+                        return -EBADMSG;
+                }
+
+                grown = realloc(words, (n + 2) * sizeof(char *));
+                if (!grown) {
+                        free(word);
+                        goto oom;
+                }
+                words = grown;
+                words[n++] = word;
+                words[n] = NULL;
+        }
+
+        if (n == 0 || words[0][0] != '/') {
+                strv_free(words);
+                return -EINVAL;
+        }
+        *ret = words;
+        return 0;
+oom:
+        strv_free(words);
+        return -ENOMEM;
 }

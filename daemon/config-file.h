@@ -10,6 +10,7 @@
 typedef struct ConfigLocation {
         const char *path;
         unsigned line;
+        bool trusted;            /* owned by root, writable by nobody else */
 } ConfigLocation;
 
 /* Called for each key=value; returns 0 to go on or negative errno (only for
@@ -24,6 +25,10 @@ int config_file_parse(const char *path, ConfigEntryHandler handler, void *userda
 int config_file_parse_directory(const char *dir, ConfigEntryHandler handler, void *userdata);
 
 void config_log_bad_line(const ConfigLocation *where, const char *format, ...) _printf_(2, 3);
+
+/* Splits a command line into words: white space separates, '…' and "…"
+ * quote, backslash escapes. The first word must be an absolute path. */
+int config_split_command(const char *text, char ***ret);
 
 /* Parses one capture option (SPEC §3 key) into o, logging a bad value. */
 int config_parse_capture_option(CaptureOptions *o, const ConfigLocation *where, const char *key, const char *value);

@@ -10,6 +10,7 @@
 #include "configuration.h"
 #include "config-file.h"
 #include "log.h"
+#include "strv.h"
 
 int config_new(Config **ret) {
         _cleanup_(config_freep) Config *c = calloc(1, sizeof(Config));
@@ -18,6 +19,7 @@ int config_new(Config **ret) {
                 return -ENOMEM;
 
         capture_options_init_default(&c->defaults);
+        c->min_free_space = (SpaceLimit) { .value = 5, .percent = true };
         c->capture_directory = strdup(CAPTURE_DIR);
         c->tcpdump_path = strdup(TCPDUMP_PATH);
         c->tcpdump_user = strdup(TCPDUMP_USER);
@@ -37,6 +39,7 @@ Config *config_free(Config *c) {
         free(c->tcpdump_user);
         free(c->capture_group);
         capture_options_done(&c->defaults);
+        strvv_free(c->post_rotate);
         free(c);
         return NULL;
 }
@@ -49,6 +52,45 @@ static int parse_absolute_path(const ConfigLocation *where, const char *key, con
         return free_and_strdup(field, value);
 }
 
+static int parse_space_limit(const ConfigLocation *where, const char *key, const char *value, SpaceLimit *field) {
+        if (space_limit_parse(value, field) < 0)
+                config_log_bad_line(where, "%s= takes bytes (with K, M, G or T) or a percentage, ignoring: %s",
+                                    key, value);
+        return 0;
+}
+
+/* ExecPostRotate= runs programs as root: only from files that nobody but
+ * root can write. An empty value clears the list. */
+static int parse_post_rotate(Config *c, const ConfigLocation *where, const char *value) {
+        char **command;
+        int r;
+
+        if (!where->trusted) {
+                config_log_bad_line(where, "ExecPostRotate= is only read from files owned by root and "
+                                    "writable by nobody else, ignoring.");
+                return 0;
+        }
+        if (value[0] == '\0') {
+                strvv_free(c->post_rotate);
+                c->post_rotate = NULL;
+                return 0;
+        }
+
+        r = config_split_command(value, &command);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                config_log_bad_line(where, "ExecPostRotate= needs an absolute program path and balanced quotes, "
+                                    "ignoring: %s", value);
+                return 0;
+        }
+
+        r = strvv_push(&c->post_rotate, command);
+        if (r < 0)
+                strv_free(command);
+        return r;
+}
+
 static int parse_daemon_key(Config *c, const ConfigLocation *where, const char *key, const char *value) {
         if (strcmp(key, "CaptureDirectory") == 0)
                 return parse_absolute_path(where, key, value, &c->capture_directory);
@@ -58,6 +100,10 @@ static int parse_daemon_key(Config *c, const ConfigLocation *where, const char *
                 return free_and_strdup(&c->tcpdump_user, value);
         if (strcmp(key, "CaptureGroup") == 0)
                 return free_and_strdup(&c->capture_group, value[0] ? value : NULL);
+        if (strcmp(key, "MinFreeSpace") == 0)
+                return parse_space_limit(where, key, value, &c->min_free_space);
+        if (strcmp(key, "MaxDiskUsage") == 0)
+                return parse_space_limit(where, key, value, &c->max_disk_usage);
 
         config_log_bad_line(where, "Unknown key %s= in [Daemon], ignoring.", key);
         return 0;
@@ -69,6 +115,8 @@ static int handle_entry(void *userdata, const ConfigLocation *where,
 
         if (strcmp(section, "Daemon") == 0)
                 return parse_daemon_key(c, where, key, value);
+        if (strcmp(section, "Defaults") == 0 && strcmp(key, "ExecPostRotate") == 0)
+                return parse_post_rotate(c, where, value);
         if (strcmp(section, "Defaults") == 0)
                 return config_parse_capture_option(&c->defaults, where, key, value);
 

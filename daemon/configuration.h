@@ -2,6 +2,7 @@
 #pragma once
 
 #include "capture-options.h"
+#include "disk-guard.h"
 #include "macro.h"
 
 /* captured.conf and its drop-ins (SPEC §5). Nothing is required: a missing
@@ -12,7 +13,10 @@ typedef struct Config {
         char *tcpdump_path;
         char *tcpdump_user;
         char *capture_group;      /* NULL = the tcpdump user's group */
+        SpaceLimit min_free_space;
+        SpaceLimit max_disk_usage; /* 0 = no limit */
         CaptureOptions defaults;  /* [Defaults] */
+        char ***post_rotate;      /* ExecPostRotate=: NULL-terminated list of argv vectors */
 } Config;
 
 int config_new(Config **ret);

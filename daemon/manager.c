@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus-errors.h"
 #include "captured-bus.h"
 #include "log.h"
+#include "disk-guard.h"
 #include "manager.h"
+
+/* Hooks running at once, all captures together. */
+#define POST_ROTATE_MAX_CONCURRENT 4
 
 int manager_new(Manager **ret, const char *config_dir, const char *state_dir, Guardian *guardian) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -40,6 +45,8 @@ Manager *manager_free(Manager *m) {
                 capture_free(c);
         }
 
+        post_rotate_free(m->post_rotate);
+        sd_event_source_disable_unref(m->disk_guard_timer);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         config_free(m->config);
@@ -80,8 +87,65 @@ int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         return 0;
 }
 
+static char *file_path(const Capture *c, const CaptureFile *f) {
+        char *path;
+
+        return asprintf(&path, "%s/%s", c->directory, f->name) < 0 ? NULL : path;
+}
+
+static void on_post_rotate_done(void *userdata, const char *interface, const char *path) {
+        Manager *m = userdata;
+        Capture *c = manager_find_capture(m, interface);
+        CaptureFile *f;
+
+        if (!c)
+                return;
+        f = file_index_find(&c->files, strrchr(path, '/') + 1);
+        if (f && f->busy > 0)
+                f->busy--;
+        capture_files_enforce_retention(c);
+}
+
+void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
+        _cleanup_(freep) char *path = file_path(c, f);
+        int r;
+
+        if (!path) {
+                log_oom();
+                return;
+        }
+
+        log_info("%s: finished %s (%llu bytes).", c->interface, path, (unsigned long long) f->size);
+        (void) sd_bus_emit_signal(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE, "FileCompleted",
+                                  "sst", c->interface, path, f->size);
+        capture_emit_changed(c, "FilesCompleted", NULL);
+
+        if (m->config->post_rotate) {
+                r = post_rotate_queue(m->post_rotate, m->config->post_rotate, c->interface, path);
+                if (r > 0)
+                        f->busy++;
+                else if (r < 0)
+                        log_error_errno(r, "%s: cannot run ExecPostRotate on %s: %m", c->interface, path);
+        }
+
+        capture_files_enforce_retention(c);
+        disk_guard_check(m);
+}
+
+void manager_file_deleted(Manager *m, Capture *c, const char *path) {
+}
+
+bool manager_file_is_pending_upload(Manager *m, const char *path) {
+        return false;
+}
+
+const char *manager_file_upload_state(Manager *m, const char *path, const char **ret_detail) {
+        *ret_detail = "";
+        return "none";
+}
+
 void manager_capture_settled(Manager *m) {
-        if (!m->exiting)
+        if (!m->exiting || sd_event_get_state(m->event) == SD_EVENT_FINISHED)
                 return;
 
         for (Capture *c = m->captures; c; c = c->next)
@@ -110,6 +174,10 @@ int manager_start(Manager *m) {
         r = config_load(&m->config, m->config_dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to load configuration from %s: %m", m->config_dir);
+
+        r = post_rotate_new(&m->post_rotate, m->event, POST_ROTATE_MAX_CONCURRENT, on_post_rotate_done, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up ExecPostRotate: %m");
 
         r = sd_bus_open_system(&m->bus);
         if (r < 0)

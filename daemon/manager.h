@@ -8,6 +8,7 @@
 #include "capture.h"
 #include "configuration.h"
 #include "guardian.h"
+#include "post-rotate.h"
 
 /* The daemon's state: event loop, bus, configuration and the captures. */
 typedef struct Manager {
@@ -18,6 +19,8 @@ typedef struct Manager {
         char *state_dir;
         Guardian *guardian;
         Capture *captures;        /* singly linked, in creation order */
+        PostRotate *post_rotate;
+        sd_event_source *disk_guard_timer;
         bool exiting;
 } Manager;
 
@@ -35,6 +38,17 @@ void manager_begin_exit(Manager *m);
 Capture *manager_find_capture(Manager *m, const char *interface);
 Capture *manager_find_capture_by_path(Manager *m, const char *path);
 int manager_add_capture(Manager *m, const char *interface, Capture **ret);
+
+/* A capture finished a file (renamed, indexed): announce it, run the
+ * hooks, queue the upload, apply retention and the disk guard. */
+void manager_file_completed(Manager *m, Capture *c, CaptureFile *f);
+/* A finished file was deleted (retention, disk guard). */
+void manager_file_deleted(Manager *m, Capture *c, const char *path);
+/* What ListFiles says of a file's upload: none, pending, uploading, done,
+ * failed; *ret_detail the remote URL or last error (borrowed). */
+const char *manager_file_upload_state(Manager *m, const char *path, const char **ret_detail);
+/* Whether the file still waits for its upload. */
+bool manager_file_is_pending_upload(Manager *m, const char *path);
 
 /* A capture reached a resting state (stopped or failed). */
 void manager_capture_settled(Manager *m);

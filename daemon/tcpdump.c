@@ -13,14 +13,6 @@
 #include "log.h"
 #include "tcpdump.h"
 
-void strv_free(char **v) {
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
-}
-
 typedef struct ArgvBuilder {
         char **argv;
         size_t n;

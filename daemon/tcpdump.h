@@ -6,6 +6,7 @@
 
 #include "capture-options.h"
 #include "guardian.h"
+#include "strv.h"
 
 /* Everything tcpdump-specific: its command line, how it is started, and
  * what its stderr lines mean (SPEC §9). */
@@ -25,10 +26,6 @@ typedef struct TcpdumpCommand {
 
 /* Builds argv (NULL-terminated, strings owned by the returned vector). */
 int tcpdump_build_argv(const TcpdumpCommand *cmd, char ***ret);
-void strv_free(char **v);
-static inline void strv_freep(char ***v) {
-        strv_free(*v);
-}
 
 /* Forks and execs tcpdump: stdin and stdout on /dev/null, stderr into a
  * pipe whose read end is returned, in its own session, umask 0027, dying

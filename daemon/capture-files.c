@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture-files.h"
+#include "capture.h"
+#include "log.h"
+#include "manager.h"
+#include "pcap-file.h"
+
+#define FINISHED_PREFIX "pcap-"
+#define FINISHED_SUFFIX ".pcap"
+
+/* ---- FileIndex ------------------------------------------------------------------------- */
+
+void file_index_done(FileIndex *x) {
+        for (size_t i = 0; i < x->n; i++)
+                free(x->files[i].name);
+        free(x->files);
+        *x = (FileIndex) {};
+}
+
+int file_index_add(FileIndex *x, const char *name, uint64_t size, uint64_t completed_at) {
+        CaptureFile *grown;
+        size_t at = x->n;
+        char *copy;
+
+        copy = strdup(name);
+        if (!copy)
+                return -ENOMEM;
+        grown = realloc(x->files, (x->n + 1) * sizeof(CaptureFile));
+        if (!grown) {
+                free(copy);
+                return -ENOMEM;
+        }
+        x->files = grown;
+
+        /* Almost always the newest: search from the end. */
+        while (at > 0 && strcmp(x->files[at - 1].name, name) > 0)
+                at--;
+        memmove(x->files + at + 1, x->files + at, (x->n - at) * sizeof(CaptureFile));
+        x->files[at] = (CaptureFile) { .name = copy, .size = size, .completed_at = completed_at };
+        x->n++;
+        return 0;
+}
+
+void file_index_remove(FileIndex *x, size_t i) {
+        free(x->files[i].name);
+        memmove(x->files + i, x->files + i + 1, (x->n - i - 1) * sizeof(CaptureFile));
+        x->n--;
+}
+
+CaptureFile *file_index_find(const FileIndex *x, const char *name) {
+        for (size_t i = 0; i < x->n; i++)
+                if (strcmp(x->files[i].name, name) == 0)
+                        return &x->files[i];
+        return NULL;
+}
+
+uint64_t file_index_total_size(const FileIndex *x) {
+        uint64_t total = 0;
+
+        for (size_t i = 0; i < x->n; i++)
+                total += x->files[i].size;
+        return total;
+}
+
+/* ---- Names ----------------------------------------------------------------------------- */
+
+static bool has_prefix_and_interface(const char *name, const char *prefix, const char *interface) {
+        size_t p = strlen(prefix), i = strlen(interface);
+
+        return strncmp(name, prefix, p) == 0 && strncmp(name + p, interface, i) == 0 && name[p + i] == '-';
+}
+
+bool capture_file_name_is_finished(const char *name, const char *interface) {
+        size_t n = strlen(name);
+
+        return has_prefix_and_interface(name, FINISHED_PREFIX, interface) &&
+                n > strlen(FINISHED_SUFFIX) && strcmp(name + n - strlen(FINISHED_SUFFIX), FINISHED_SUFFIX) == 0;
+}
+
+bool capture_file_name_is_live(const char *name, const char *interface) {
+        return has_prefix_and_interface(name, TCPDUMP_LIVE_PREFIX, interface);
+}
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int format_finished_name(const char *interface, uint64_t usec, char **ret) {
+        time_t seconds = (time_t) (usec / 1000000ULL);
+        char stamp[32];
+        struct tm tm;
+
+        if (!gmtime_r(&seconds, &tm) || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) == 0)
+                return -EINVAL;
+        return asprintf(ret, FINISHED_PREFIX "%s-%s.%06lluZ" FINISHED_SUFFIX, interface, stamp,
+                        (unsigned long long) (usec % 1000000ULL)) < 0 ? -ENOMEM : 0;
+}
+
+/* When tcpdump created the file: its birth time where the file system
+ * keeps one, else now. */
+static uint64_t file_birth_usec(int dir_fd, const char *name) {
+        struct statx stx;
+
+        if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME))
+                return (uint64_t) stx.stx_btime.tv_sec * 1000000ULL + stx.stx_btime.tv_nsec / 1000;
+        return now_realtime_usec();
+}
+
+int capture_file_finish(const char *directory, const char *interface, const char *live_name, bool repair,
+                        char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
+        _cleanup_(closep) int dir_fd = -EBADF;
+        _cleanup_(freep) char *live_path = NULL;
+        uint64_t size = 0, stamp;
+        struct stat st;
+        int r;
+
+        dir_fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        if (fstatat(dir_fd, live_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        size = (uint64_t) st.st_size;
+
+        if (repair) {
+                bool truncated = false;
+
+                if (asprintf(&live_path, "%s/%s", directory, live_name) < 0)
+                        return -ENOMEM;
+                r = pcap_file_repair(live_path, &size, &truncated);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        /* Nothing was ever written to it: nothing to keep. */
+                        (void) unlinkat(dir_fd, live_name, 0);
+                        return -ENODATA;
+                }
+                if (truncated)
+                        log_warning("%s: %s ended in a partial packet (tcpdump did not exit cleanly); "
+                                    "cut it to %llu bytes so that it reads whole.",
+                                    interface, live_name, (unsigned long long) size);
+        }
+
+        (void) fchmodat(dir_fd, live_name, 0640, 0);
+
+        stamp = file_birth_usec(dir_fd, live_name);
+        for (unsigned attempt = 0; attempt < 1000; attempt++, stamp++) {
+                _cleanup_(freep) char *name = NULL;
+
+                r = format_finished_name(interface, stamp, &name);
+                if (r < 0)
+                        return r;
+
+                /* Never over an existing finished file. */
+                if (renameat2(dir_fd, live_name, dir_fd, name, RENAME_NOREPLACE) < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        return -errno;
+                }
+
+                *ret_name = TAKE_PTR(name);
+                *ret_size = size;
+                *ret_completed_at = now_realtime_usec();
+                return 0;
+        }
+        return -EEXIST;
+}
+
+/* ---- Per capture -------------------------------------------------------------------- */
+
+static void file_completed(Capture *c, const char *name, uint64_t size, uint64_t completed_at) {
+        int r;
+
+        r = file_index_add(&c->files, name, size, completed_at);
+        if (r < 0) {
+                log_oom();
+                return;
+        }
+        c->files_completed++;
+        manager_file_completed(c->manager, c, file_index_find(&c->files, name));
+}
+
+static void finish_one(Capture *c, const char *live_name, bool repair) {
+        _cleanup_(freep) char *name = NULL;
+        uint64_t size, completed_at;
+        int r;
+
+        r = capture_file_finish(c->directory, c->interface, live_name, repair, &name, &size, &completed_at);
+        if (r == -ENOENT)
+                return;   /* finished already (a late event for it) */
+        if (r == -ENODATA) {
+                log_info("%s: removed %s, which tcpdump never wrote to.", c->interface, live_name);
+                return;
+        }
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot finish %s/%s: %m", c->interface, c->directory, live_name);
+                return;
+        }
+
+        if (c->current_file && strcmp(strrchr(c->current_file, '/') + 1, live_name) == 0) {
+                c->current_file = mfree_str(c->current_file);
+                capture_emit_changed(c, "CurrentFile", NULL);
+        }
+
+        log_debug("%s: finished %s (%llu bytes).", c->interface, name, (unsigned long long) size);
+        file_completed(c, name, size, completed_at);
+}
+
+static int on_directory_event(sd_event_source *s, const struct inotify_event *event, void *userdata) {
+        Capture *c = userdata;
+
+        if (event->mask & IN_Q_OVERFLOW) {
+                /* Events were lost: look at what is there. Files tcpdump
+                 * still writes are left alone; the others are closed. */
+                log_warning("%s: inotify queue overflowed, rescanning %s.", c->interface, c->directory);
+                if (c->pid <= 0)
+                        capture_files_finish_leftovers(c);
+                return 0;
+        }
+        if (event->len == 0 || !capture_file_name_is_live(event->name, c->interface))
+                return 0;
+
+        if (event->mask & IN_CREATE) {
+                char *path;
+
+                if (asprintf(&path, "%s/%s", c->directory, event->name) >= 0) {
+                        free(c->current_file);
+                        c->current_file = path;
+                        capture_emit_changed(c, "CurrentFile", NULL);
+                }
+        }
+        if (event->mask & IN_CLOSE_WRITE)
+                finish_one(c, event->name, false);
+
+        return 0;
+}
+
+static int scan_directory(Capture *c) {
+        DIR *d;
+        struct dirent *de;
+
+        d = opendir(c->directory);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+
+        file_index_done(&c->files);
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (!capture_file_name_is_finished(de->d_name, c->interface))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                if (file_index_add(&c->files, de->d_name, (uint64_t) st.st_size,
+                                   (uint64_t) st.st_mtim.tv_sec * 1000000ULL + st.st_mtim.tv_nsec / 1000) < 0) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+        }
+        closedir(d);
+        return 0;
+}
+
+int capture_files_open(Capture *c) {
+        int r;
+
+        r = scan_directory(c);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot read %s: %m", c->interface, c->directory);
+
+        if (c->inotify_source)
+                return 0;
+
+        r = sd_event_add_inotify(c->manager->event, &c->inotify_source, c->directory,
+                                 IN_CREATE | IN_CLOSE_WRITE | IN_ONLYDIR | IN_EXCL_UNLINK,
+                                 on_directory_event, c);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot watch %s: %m", c->interface, c->directory);
+
+        /* Before the child exit event, so that a rotation's close is seen first. */
+        (void) sd_event_source_set_priority(c->inotify_source, SD_EVENT_PRIORITY_NORMAL - 1);
+        return 0;
+}
+
+void capture_files_close(Capture *c) {
+        c->inotify_source = sd_event_source_disable_unref(c->inotify_source);
+}
+
+void capture_files_finish_leftovers(Capture *c) {
+        struct dirent **entries = NULL;
+        int n;
+
+        n = scandir(c->directory, &entries, NULL, alphasort);
+        if (n < 0)
+                return;
+
+        for (int i = 0; i < n; i++) {
+                if (capture_file_name_is_live(entries[i]->d_name, c->interface))
+                        finish_one(c, entries[i]->d_name, true);
+                free(entries[i]);
+        }
+        free(entries);
+}
+
+uint64_t capture_files_live_size(const Capture *c) {
+        struct stat st;
+
+        if (!c->current_file || stat(c->current_file, &st) < 0)
+                return 0;
+        return (uint64_t) st.st_size;
+}
+
+int capture_files_delete(Capture *c, size_t i, const char *reason) {
+        _cleanup_(freep) char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", c->directory, c->files.files[i].name) < 0)
+                return -ENOMEM;
+
+        if (unlink(path) < 0 && errno != ENOENT)
+                return log_error_errno(errno, "%s: cannot delete %s: %m", c->interface, path);
+
+        log_info("%s: deleted %s (%s).", c->interface, c->files.files[i].name, reason);
+        manager_file_deleted(c->manager, c, path);
+        file_index_remove(&c->files, i);
+        return 0;
+}
+
+void capture_files_enforce_retention(Capture *c) {
+        /* FileCount counts the live file too. */
+        size_t keep = c->options.file_count > 0 ? c->options.file_count - 1 : 0;
+        size_t i = 0;
+
+        while (c->files.n > keep && i < c->files.n) {
+                CaptureFile *f = &c->files.files[i];
+                _cleanup_(freep) char *path = NULL;
+
+                if (asprintf(&path, "%s/%s", c->directory, f->name) < 0)
+                        return;
+                if (f->busy > 0 || manager_file_is_pending_upload(c->manager, path)) {
+                        i++;      /* kept until its hooks and upload are done */
+                        continue;
+                }
+                if (capture_files_delete(c, i, "retention: FileCount reached") < 0)
+                        i++;
+        }
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+/* Finished capture files (SPEC §6). tcpdump writes ring slots named
+ * .live-<iface>-<generation>.pcap<slot> (dot files); as soon as one is
+ * closed it is renamed, in the same directory, to
+ * pcap-<iface>-<YYYYmmddTHHMMSS.uuuuuu>Z.pcap (UTC, the time tcpdump
+ * created it): unique, chronological, never written again. */
+
+typedef struct Capture Capture;
+
+typedef struct CaptureFile {
+        char *name;              /* base name */
+        uint64_t size;
+        uint64_t completed_at;   /* CLOCK_REALTIME µs */
+        unsigned busy;           /* post-rotate hooks still running on it */
+} CaptureFile;
+
+/* A capture's finished files, sorted by name, i.e. oldest first. */
+typedef struct FileIndex {
+        CaptureFile *files;
+        size_t n;
+} FileIndex;
+
+void file_index_done(FileIndex *x);
+int file_index_add(FileIndex *x, const char *name, uint64_t size, uint64_t completed_at);
+void file_index_remove(FileIndex *x, size_t i);
+CaptureFile *file_index_find(const FileIndex *x, const char *name);
+uint64_t file_index_total_size(const FileIndex *x);
+
+/* Whether name is a finished file / a live ring slot of that interface. */
+bool capture_file_name_is_finished(const char *name, const char *interface);
+bool capture_file_name_is_live(const char *name, const char *interface);
+
+/* Renames a closed live file to its finished name. With repair, first
+ * truncates a partial last record (after a crash) and deletes a file that
+ * holds no pcap header at all (-ENODATA). */
+int capture_file_finish(const char *directory, const char *interface, const char *live_name, bool repair,
+                        char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at);
+
+/* Capture-level file handling. */
+int capture_files_open(Capture *c);                 /* index the directory, watch it */
+void capture_files_close(Capture *c);
+void capture_files_finish_leftovers(Capture *c);    /* no tcpdump runs: finish every live file */
+void capture_files_enforce_retention(Capture *c);
+/* Deletes the i-th finished file (retention, disk guard). */
+int capture_files_delete(Capture *c, size_t i, const char *reason);
+/* Bytes of the live file, 0 if none. */
+uint64_t capture_files_live_size(const Capture *c);

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct Manager Manager;
+
+/* MinFreeSpace= / MaxDiskUsage=: bytes (K, M, G, T suffixes, base 1024) or
+ * a percentage of the file system holding CaptureDirectory. */
+typedef struct SpaceLimit {
+        uint64_t value;          /* bytes, or percent */
+        bool percent;
+} SpaceLimit;
+
+int space_limit_parse(const char *text, SpaceLimit *ret);
+uint64_t space_limit_resolve(const SpaceLimit *l, uint64_t filesystem_size);
+
+/* Keeps free space and usage within the limits across all captures,
+ * deleting the oldest finished files first, and reports in LastError when
+ * it cannot. Ahead of the disk: it reserves room for every live file to
+ * reach FileSize, since tcpdump writes nothing on a full disk and never
+ * says so (SPEC §9). */
+void disk_guard_check(Manager *m);
+
+/* Arms the periodic check while any capture is active. */
+void disk_guard_schedule(Manager *m);

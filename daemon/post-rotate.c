@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "post-rotate.h"
+#include "strv.h"
+
+#define HOOK_TIMEOUT_USEC (15ULL * 60ULL * 1000000ULL)
+
+typedef struct Job {
+        PostRotate *owner;
+        struct Job *next;
+        char ***commands;
+        size_t command_index;
+        char *interface;
+        char *path;
+        pid_t pid;
+        sd_event_source *child_source, *output_source, *timeout_source;
+        char output[1024];
+        size_t output_length;
+} Job;
+
+struct PostRotate {
+        sd_event *event;
+        unsigned max_concurrent, running;
+        Job *queue, *active;     /* singly linked */
+        PostRotateDone done;
+        void *userdata;
+};
+
+static Job *job_free(Job *j) {
+        if (!j)
+                return NULL;
+        strvv_free(j->commands);
+        if (j->pid > 0)
+                (void) kill(j->pid, SIGKILL);
+        sd_event_source_disable_unref(j->child_source);
+        sd_event_source_disable_unref(j->output_source);
+        sd_event_source_disable_unref(j->timeout_source);
+        free(j->interface);
+        free(j->path);
+        free(j);
+        return NULL;
+}
+
+int post_rotate_new(PostRotate **ret, sd_event *event, unsigned max_concurrent,
+                    PostRotateDone done, void *userdata) {
+        PostRotate *p = calloc(1, sizeof(PostRotate));
+
+        if (!p)
+                return -ENOMEM;
+        p->event = sd_event_ref(event);
+        p->max_concurrent = max_concurrent > 0 ? max_concurrent : 1;
+        p->done = done;
+        p->userdata = userdata;
+        *ret = p;
+        return 0;
+}
+
+PostRotate *post_rotate_free(PostRotate *p) {
+        if (!p)
+                return NULL;
+        for (Job *lists[] = { p->queue, p->active }, **l = lists; l < lists + 2; l++)
+                while (*l) {
+                        Job *j = *l;
+                        *l = j->next;
+                        job_free(j);
+                }
+        sd_event_unref(p->event);
+        free(p);
+        return NULL;
+}
+
+static void unlink_job(Job **list, Job *j) {
+        for (; *list; list = &(*list)->next)
+                if (*list == j) {
+                        *list = j->next;
+                        return;
+                }
+}
+
+static void log_output(Job *j, bool flush) {
+        char *start = j->output, *newline;
+
+        j->output[j->output_length] = 0;
+        while ((newline = strchr(start, '\n'))) {
+                *newline = 0;
+                log_info("%s: ExecPostRotate %s: %s", j->interface, j->commands[j->command_index][0], start);
+                start = newline + 1;
+        }
+        j->output_length -= (size_t) (start - j->output);
+        memmove(j->output, start, j->output_length);
+
+        if ((flush || j->output_length == sizeof(j->output) - 1) && j->output_length > 0) {
+                j->output[j->output_length] = 0;
+                log_info("%s: ExecPostRotate %s: %s", j->interface, j->commands[j->command_index][0], j->output);
+                j->output_length = 0;
+        }
+}
+
+static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Job *j = userdata;
+        ssize_t n;
+
+        n = read(fd, j->output + j->output_length, sizeof(j->output) - 1 - j->output_length);
+        if (n > 0) {
+                j->output_length += (size_t) n;
+                log_output(j, false);
+        } else if (n == 0 || errno != EAGAIN)
+                j->output_source = sd_event_source_disable_unref(j->output_source);
+        return 0;
+}
+
+static void start_next_jobs(PostRotate *p);
+static int run_command(Job *j);
+
+static void job_finished(Job *j) {
+        PostRotate *p = j->owner;
+
+        unlink_job(&p->active, j);
+        p->running--;
+        if (p->done)
+                p->done(p->userdata, j->interface, j->path);
+        job_free(j);
+        start_next_jobs(p);
+}
+
+static int on_hook_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Job *j = userdata;
+
+        /* Whatever it still printed. */
+        if (j->output_source)
+                while (j->output_source)
+                        on_output(j->output_source, sd_event_source_get_io_fd(j->output_source), EPOLLIN, j);
+        log_output(j, true);
+
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("%s: ExecPostRotate %s on %s %s %d.", j->interface, j->commands[j->command_index][0],
+                            j->path, si->si_code == CLD_EXITED ? "exited with status" : "was killed by signal",
+                            si->si_status);
+
+        j->pid = 0;
+        j->child_source = sd_event_source_disable_unref(j->child_source);
+        j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
+
+        j->command_index++;
+        if (j->commands[j->command_index] && run_command(j) >= 0)
+                return 0;
+
+        job_finished(j);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Job *j = userdata;
+
+        log_warning("%s: ExecPostRotate %s on %s took too long, killing it.", j->interface,
+                    j->commands[j->command_index][0], j->path);
+        if (j->pid > 0)
+                (void) kill(j->pid, SIGKILL);
+        return 0;
+}
+
+static _Noreturn void exec_hook(char **command, const char *path, int output_fd) {
+        static char *const envp[] = { (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                      (char *) "LC_ALL=C", NULL };
+        size_t n = 0;
+        sigset_t none;
+        int null_fd;
+
+        for (int sig = 1; sig < _NSIG; sig++)
+                (void) signal(sig, SIG_DFL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+        (void) setsid();
+
+        null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
+            dup2(output_fd, STDOUT_FILENO) < 0 || dup2(output_fd, STDERR_FILENO) < 0)
+                _exit(EXIT_FAILURE);
+        close_range(3, ~0U, 0);
+
+        while (command[n])
+                n++;
+        char *argv[n + 2];
+        memcpy(argv, command, n * sizeof(char *));
+        argv[n] = (char *) path;
+        argv[n + 1] = NULL;
+
+        execve(argv[0], argv, envp);
+        dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+}
+
+static int run_command(Job *j) {
+        int pipe_fds[2], r;
+        pid_t pid;
+
+        if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "Cannot create a pipe for ExecPostRotate: %m");
+
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close(pipe_fds[0]);
+                close(pipe_fds[1]);
+                return log_error_errno(r, "Cannot fork for ExecPostRotate: %m");
+        }
+        if (pid == 0)
+                exec_hook(j->commands[j->command_index], j->path, pipe_fds[1]);
+
+        close(pipe_fds[1]);
+        (void) fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+        j->pid = pid;
+
+        r = sd_event_add_io(j->owner->event, &j->output_source, pipe_fds[0], EPOLLIN, on_output, j);
+        if (r < 0)
+                close(pipe_fds[0]);
+        else
+                (void) sd_event_source_set_io_fd_own(j->output_source, true);
+
+        r = sd_event_add_child(j->owner->event, &j->child_source, pid, WEXITED, on_hook_exit, j);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                j->pid = 0;
+                return log_error_errno(r, "Cannot watch ExecPostRotate: %m");
+        }
+        (void) sd_event_add_time_relative(j->owner->event, &j->timeout_source, CLOCK_MONOTONIC,
+                                          HOOK_TIMEOUT_USEC, 0, on_timeout, j);
+        log_debug("%s: ExecPostRotate %s %s (PID %d).", j->interface, j->commands[j->command_index][0], j->path,
+                  (int) pid);
+        return 0;
+}
+
+static void start_next_jobs(PostRotate *p) {
+        while (p->queue && p->running < p->max_concurrent) {
+                Job *j = p->queue;
+
+                p->queue = j->next;
+                j->next = p->active;
+                p->active = j;
+                p->running++;
+
+                if (run_command(j) < 0)
+                        job_finished(j);
+        }
+}
+
+int post_rotate_queue(PostRotate *p, char ***commands, const char *interface, const char *path) {
+        Job *j, **tail;
+
+        if (!commands || !commands[0])
+                return 0;
+
+        j = calloc(1, sizeof(Job));
+        if (!j)
+                return -ENOMEM;
+        j->owner = p;
+        j->commands = strvv_copy(commands);
+        j->interface = strdup(interface);
+        j->path = strdup(path);
+        if (!j->commands || !j->interface || !j->path) {
+                job_free(j);
+                return -ENOMEM;
+        }
+
+        for (tail = &p->queue; *tail; tail = &(*tail)->next)
+                ;
+        *tail = j;
+        start_next_jobs(p);
+        return 1;
+}
