@@ -63,11 +63,22 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "b", (int) *b);
 }
 
-static int property_get_dropped(sd_bus *bus, const char *path, const char *interface, const char *property,
+/* Reading a counter asks tcpdump for fresh ones: this reply has the last
+ * known figures, PropertiesChanged brings the new ones a moment later. */
+static int property_get_counter(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Capture *c = userdata;
-        return sd_bus_message_append(reply, "t",
-                                     c->statistics.dropped_kernel + c->statistics.dropped_interface);
+        const TcpdumpStatistics *st = &c->statistics;
+        uint64_t value;
+
+        capture_request_statistics(c);
+        if (strcmp(property, "PacketsCaptured") == 0)
+                value = st->captured;
+        else if (strcmp(property, "PacketsReceived") == 0)
+                value = st->received;
+        else
+                value = st->dropped_kernel + st->dropped_interface;
+        return sd_bus_message_append(reply, "t", value);
 }
 
 static int property_get_zero_u(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -143,9 +154,9 @@ static const sd_bus_vtable capture_vtable[] = {
         SD_BUS_PROPERTY("Upload", "s", property_get_string, OPTION(upload), CHANGE),
         SD_BUS_PROPERTY("CurrentFile", "s", property_get_string, offsetof(Capture, current_file), CHANGE),
         SD_BUS_PROPERTY("FilesCompleted", "t", NULL, offsetof(Capture, files_completed), CHANGE),
-        SD_BUS_PROPERTY("PacketsCaptured", "t", NULL, offsetof(Capture, statistics.captured), CHANGE),
-        SD_BUS_PROPERTY("PacketsReceived", "t", NULL, offsetof(Capture, statistics.received), CHANGE),
-        SD_BUS_PROPERTY("PacketsDropped", "t", property_get_dropped, 0, CHANGE),
+        SD_BUS_PROPERTY("PacketsCaptured", "t", property_get_counter, 0, CHANGE),
+        SD_BUS_PROPERTY("PacketsReceived", "t", property_get_counter, 0, CHANGE),
+        SD_BUS_PROPERTY("PacketsDropped", "t", property_get_counter, 0, CHANGE),
         SD_BUS_PROPERTY("Restarts", "u", NULL, offsetof(Capture, restarts), CHANGE),
         SD_BUS_PROPERTY("LastError", "s", property_get_string, offsetof(Capture, last_error), CHANGE),
         SD_BUS_PROPERTY("UploadsPending", "u", property_get_zero_u, 0, CHANGE),

@@ -16,6 +16,7 @@
 #include "bus-errors.h"
 #include "captured-bus.h"
 #include "capture.h"
+#include "disk-guard.h"
 #include "log.h"
 #include "manager.h"
 #include "netif.h"
@@ -30,6 +31,9 @@
 /* A tcpdump that ran this long before dying counts as having worked. */
 #define STABLE_RUN_USEC (10 * USEC_PER_SEC)
 #define MAX_FAILURES_IN_ROW 5
+/* Counters are refreshed when read, and at this low rate otherwise. */
+#define STATISTICS_INTERVAL_USEC (10 * USEC_PER_SEC)
+#define STATISTICS_MIN_GAP_USEC (1 * USEC_PER_SEC)
 
 static const char *const state_names[_CAPTURE_STATE_MAX] = {
         [CAPTURE_STARTING] = "starting",
@@ -97,6 +101,7 @@ Capture *capture_free(Capture *c) {
         sd_event_source_disable_unref(c->child_source);
         sd_event_source_disable_unref(c->stderr_source);
         sd_event_source_disable_unref(c->timer_source);
+        sd_event_source_disable_unref(c->statistics_timer);
         if (c->pid > 0)
                 (void) kill(c->pid, SIGKILL);
         capture_files_close(c);
@@ -523,6 +528,43 @@ static void terminate(Capture *c) {
         (void) arm_timer(c, STOP_TIMEOUT_USEC);
 }
 
+void capture_request_statistics(Capture *c) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (c->state != CAPTURE_RUNNING || c->pid <= 0)
+                return;
+        if (c->statistics_requested > 0 && now - c->statistics_requested < STATISTICS_MIN_GAP_USEC)
+                return;
+
+        c->statistics_requested = now;
+        (void) kill(c->pid, SIGUSR1);
+}
+
+static int on_statistics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Capture *c = userdata;
+
+        if (c->state != CAPTURE_RUNNING) {
+                c->statistics_timer = sd_event_source_disable_unref(c->statistics_timer);
+                return 0;
+        }
+        capture_request_statistics(c);
+        return sd_event_source_set_time_relative(s, STATISTICS_INTERVAL_USEC);
+}
+
+static void start_statistics_timer(Capture *c) {
+        if (c->statistics_timer) {
+                (void) sd_event_source_set_time_relative(c->statistics_timer, STATISTICS_INTERVAL_USEC);
+                (void) sd_event_source_set_enabled(c->statistics_timer, SD_EVENT_ON);
+                return;
+        }
+        /* Generous accuracy, so that many captures share their wake-ups. */
+        (void) sd_event_add_time_relative(c->manager->event, &c->statistics_timer, CLOCK_MONOTONIC,
+                                          STATISTICS_INTERVAL_USEC, STATISTICS_INTERVAL_USEC / 2,
+                                          on_statistics_timer, c);
+        if (c->statistics_timer)
+                (void) sd_event_source_set_enabled(c->statistics_timer, SD_EVENT_ON);
+}
+
 /* ---- The state machine ---------------------------------------------------------------- */
 
 static void enter_failed(Capture *c) {
@@ -640,6 +682,9 @@ int capture_transition(Capture *c, CaptureEvent event) {
                 c->started_at = now_usec(CLOCK_REALTIME);
                 set_state(c, CAPTURE_RUNNING);
                 capture_emit_changed(c, "StartedAt", NULL);
+                c->statistics_requested = 0;
+                start_statistics_timer(c);
+                disk_guard_schedule(c->manager);
                 reply_all(c, NULL, true);
                 return 0;
 

@@ -78,6 +78,8 @@ typedef struct Capture {
         unsigned restarts;
         char *last_error;
         TcpdumpStatistics statistics;
+        sd_event_source *statistics_timer;
+        uint64_t statistics_requested;    /* CLOCK_MONOTONIC µs of the last SIGUSR1 */
         uint64_t files_completed;
         char *current_file;
         FileIndex files;
@@ -113,3 +115,8 @@ void capture_emit_changed(Capture *c, const char *property, ...);
 
 /* Sets LastError (and announces it). */
 int capture_set_last_error(Capture *c, const char *format, ...) _printf_(2, 3);
+
+/* Asks tcpdump for fresh counters (SIGUSR1; SPEC §9): the answer arrives on
+ * its stderr and is announced with PropertiesChanged. At most once a
+ * second; only while running (before "listening on" SIGUSR1 would kill it). */
+void capture_request_statistics(Capture *c);
