@@ -4,8 +4,14 @@
 #include <string.h>
 
 #include "authorize.h"
+#include "captured-bus.h"
 #include "log.h"
 #include "macro.h"
+#include "polkit.h"
+
+/* polkit answers at once unless it has to ask the user for a password. */
+#define POLKIT_TIMEOUT_USEC (20ULL * 1000000ULL)
+#define POLKIT_INTERACTIVE_TIMEOUT_USEC (300ULL * 1000000ULL)
 
 DEFINE_POINTER_CLEANUP(Request, request_free);
 
@@ -51,8 +57,57 @@ static int sender_uid(sd_bus_message *m, uid_t *ret) {
         return sd_bus_creds_get_euid(creds, ret);
 }
 
+/* Runs the handler and, if it failed, answers the call with the error. */
+static void run_handler(Request *r) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int k;
+
+        k = r->handler(r, &error);
+        if (k >= 0)
+                return;
+        if (sd_bus_error_is_set(&error))
+                (void) sd_bus_reply_method_error(r->message, &error);
+        else
+                (void) sd_bus_reply_method_errno(r->message, k, NULL);
+}
+
+static void on_polkit_answer(PolkitResult result, const char *detail, void *userdata) {
+        Request *r = userdata;
+        const char *member = sd_bus_message_get_member(r->message);
+
+        switch (result) {
+        case POLKIT_AUTHORIZED:
+                run_handler(r);
+                return;
+        case POLKIT_CHALLENGE:
+                log_notice("%s '%s': the caller must authenticate first.", member, r->interface);
+                (void) sd_bus_reply_method_errorf(r->message, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                                  "Authentication is required to %s captures on '%s'",
+                                                  r->verb, r->interface);
+                return;
+        case POLKIT_DENIED:
+                log_notice("%s '%s': polkit denied it.", member, r->interface);
+                (void) sd_bus_reply_method_errorf(r->message, SD_BUS_ERROR_ACCESS_DENIED,
+                                                  "Not authorized to %s captures on '%s'", r->verb, r->interface);
+                return;
+        case POLKIT_ERROR:
+                /* Without a polkit answer, non-root callers are denied (SPEC §8). */
+                log_notice("%s '%s': denied, polkit gave no answer (%s).", member, r->interface, strempty(detail));
+                (void) sd_bus_reply_method_errorf(r->message, SD_BUS_ERROR_ACCESS_DENIED,
+                                                  "Not authorized to %s captures on '%s': no answer from polkit (%s)",
+                                                  r->verb, r->interface, strempty(detail));
+                return;
+        }
+}
+
+static void request_destroy(void *userdata) {
+        request_free(userdata);
+}
+
 int authorize_request(Request *request, sd_bus_error *error) {
         _cleanup_(request_freep) Request *r = request;
+        const char *details[] = { "interface", r->interface, "verb", r->verb, NULL };
+        uint64_t timeout;
         uid_t uid;
         int k;
 
@@ -63,8 +118,16 @@ int authorize_request(Request *request, sd_bus_error *error) {
         if (uid == 0)
                 return r->handler(r, error);
 
-        /* Without a polkit answer, non-root callers are denied (SPEC §8). */
-        log_notice("Refused to %s '%s' for UID %u.", r->verb, r->interface, (unsigned) uid);
-        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                 "UID %u may not %s captures on '%s'", (unsigned) uid, r->verb, r->interface);
+        timeout = sd_bus_message_get_allow_interactive_authorization(r->message) ?
+                POLKIT_INTERACTIVE_TIMEOUT_USEC : POLKIT_TIMEOUT_USEC;
+
+        k = polkit_check_authorization(sd_bus_message_get_bus(r->message), r->message, CAPTURED_POLKIT_ACTION,
+                                       details, timeout, on_polkit_answer, r, request_destroy);
+        if (k < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Not authorized: cannot ask polkit (%s)", strerror(-k));
+
+        /* The answer comes later; the request lives on in the polkit call. */
+        TAKE_PTR(r);
+        return 1;
 }

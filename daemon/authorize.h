@@ -25,7 +25,10 @@ int request_new(Request **ret, Manager *m, sd_bus_message *message, const char *
                 const char *interface, RequestHandler handler);
 Request *request_free(Request *r);
 
-/* Runs the request's handler if the caller may do it, else replies with
- * AccessDenied. Takes ownership of r. Returns what an sd-bus method
- * handler returns. */
+/* Runs the request's handler if the caller may do it: root at once, anyone
+ * else once polkit (action io.captured.manage, details interface and verb)
+ * says yes. A no is AccessDenied, a challenge
+ * InteractiveAuthorizationRequired, no answer (polkitd absent, an error, a
+ * timeout) AccessDenied. Takes ownership of r. Returns what an sd-bus
+ * method handler returns (1: the reply comes later). */
 int authorize_request(Request *r, sd_bus_error *error);
