@@ -121,7 +121,7 @@ static uint64_t file_birth_usec(int dir_fd, const char *name) {
 }
 
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, bool repair,
-                        char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
+                        gid_t group, char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
         _cleanup_(closep) int dir_fd = -EBADF;
         _cleanup_(freep) char *live_path = NULL;
         uint64_t size = 0, stamp;
@@ -156,6 +156,8 @@ int capture_file_finish(const char *directory, const char *interface, const char
                                     interface, live_name, (unsigned long long) size);
         }
 
+        if (geteuid() == 0)
+                (void) fchownat(dir_fd, live_name, (uid_t) -1, group, AT_SYMLINK_NOFOLLOW);
         (void) fchmodat(dir_fd, live_name, 0640, 0);
 
         stamp = file_birth_usec(dir_fd, live_name);
@@ -200,7 +202,7 @@ static void finish_one(Capture *c, const char *live_name, bool repair) {
         uint64_t size, completed_at;
         int r;
 
-        r = capture_file_finish(c->directory, c->interface, live_name, repair, &name, &size, &completed_at);
+        r = capture_file_finish(c->directory, c->interface, live_name, repair, c->file_group, &name, &size, &completed_at);
         if (r == -ENOENT)
                 return;   /* finished already (a late event for it) */
         if (r == -ENODATA) {

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Finished capture files (SPEC §6). tcpdump writes ring slots named
  * .live-<iface>-<generation>.pcap<slot> (dot files); as soon as one is
@@ -36,10 +37,11 @@ uint64_t file_index_total_size(const FileIndex *x);
 bool capture_file_name_is_finished(const char *name, const char *interface);
 bool capture_file_name_is_live(const char *name, const char *interface);
 
-/* Renames a closed live file to its finished name. With repair, first
- * truncates a partial last record (after a crash) and deletes a file that
- * holds no pcap header at all (-ENODATA). */
+/* Renames a closed live file to its finished name, mode 0640, group
+ * group. With repair, first truncates a partial last record (after a crash)
+ * and deletes a file that holds no pcap header at all (-ENODATA). */
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, bool repair,
+                        gid_t group,
                         char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at);
 
 /* Capture-level file handling. */

@@ -251,8 +251,9 @@ static void arm_reply_timeout(Capture *c) {
 /* ---- Capture directory ------------------------------------------------------------ */
 
 /* tcpdump drops to TcpdumpUser before it opens its first file (SPEC §9):
- * the directory must be writable by that user. Setgid, so that files get
- * the capture group. */
+ * the directory must be writable by that user. Its group is the capture
+ * group, and so is every finished file's (set when it is finished: no
+ * setgid directory, which RestrictSUIDSGID= would forbid). */
 static int prepare_directory(Capture *c) {
         const Config *config = c->manager->config;
         uid_t uid = 0;
@@ -283,7 +284,8 @@ static int prepare_directory(Capture *c) {
                 if (r < 0)
                         return log_error_errno(errno, "Failed to chown %s: %m", c->directory);
         }
-        if (chmod(c->directory, 02750) < 0)
+        c->file_group = gid;
+        if (chmod(c->directory, 0750) < 0)
                 return log_error_errno(errno, "Failed to chmod %s: %m", c->directory);
         return 0;
 }

@@ -83,6 +83,7 @@ typedef struct Capture {
         uint64_t files_completed;
         char *current_file;
         FileIndex files;
+        gid_t file_group;         /* CaptureGroup (or the tcpdump user's group) */
         sd_event_source *inotify_source;
         unsigned generation;      /* of tcpdump runs, in the live file names */
         uint64_t uploads_dropped; /* pending uploads the disk guard deleted */
