@@ -33,6 +33,17 @@ typedef struct UploadQueue UploadQueue;
 typedef void (*UploadFinishedCallback)(void *userdata, const char *interface, const char *path,
                                        const char *target, bool success, bool final, const char *detail);
 
+/* Retries: exponential backoff from UPLOAD_RETRY_BASE_USEC, doubling up
+ * to UPLOAD_RETRY_MAX_USEC, each delay ±25 % at random; a file that failed
+ * UPLOAD_MAX_ATTEMPTS times is FAILED. For tests only, the environment
+ * variable CAPTURED_UPLOAD_RETRY="BASE_MSEC MAX_MSEC MAX_ATTEMPTS" overrides
+ * these (it is read by upload_queue_new()). */
+#define UPLOAD_RETRY_BASE_USEC (2 * 1000000ULL)
+#define UPLOAD_RETRY_MAX_USEC (600 * 1000000ULL)
+#define UPLOAD_MAX_ATTEMPTS 12
+
+/* The callback is called from the event loop; it may call any function
+ * here, including upload_queue_forget() of the file it is told about. */
 int upload_queue_new(UploadQueue **ret, sd_event *event, const char *state_dir,
                      UploadFinishedCallback callback, void *userdata);
 UploadQueue *upload_queue_free(UploadQueue *q);
@@ -46,7 +57,9 @@ const UploadTarget *upload_queue_find_target(const UploadQueue *q, const char *n
 /* Loads the persisted queue and resumes pending uploads. */
 int upload_queue_load(UploadQueue *q);
 
-/* Queues a finished file. A file already DONE is not queued again. */
+/* Queues a finished file. A file already DONE is not queued again (nor
+ * one pending or uploading); a FAILED one is queued afresh. Returns 1 if
+ * queued, 0 if not. */
 int upload_queue_add(UploadQueue *q, const char *interface, const char *path, const char *target);
 
 /* What ListFiles shows: state and remote URL or last error (borrowed). */
@@ -59,6 +72,10 @@ bool upload_queue_is_pending(const UploadQueue *q, const char *path);
  * upload. Returns true if it was still pending. */
 bool upload_queue_forget(UploadQueue *q, const char *path);
 
-/* Per-interface counters for the Capture properties. */
+void upload_queue_set_retry(UploadQueue *q, uint64_t base_usec, uint64_t max_usec, unsigned max_attempts);
+
+/* Per-interface counters for the Capture properties: files pending or
+ * uploading now; files uploaded and files given up on since the daemon
+ * started. */
 void upload_queue_get_counts(const UploadQueue *q, const char *interface,
                              uint32_t *ret_pending, uint64_t *ret_succeeded, uint64_t *ret_failed);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,8 +26,22 @@ typedef struct UploadTarget {
         char *ca_file;           /* NULL = the system's CA store */
 } UploadTarget;
 
+#define UPLOAD_TARGET_DEFAULT_MAX_CONCURRENT 2
+#define UPLOAD_TARGET_MAX_CONCURRENT_MAX 64
+#define UPLOAD_TARGET_DEFAULT_TIMEOUT_SEC 300
+#define UPLOAD_TARGET_CONNECT_TIMEOUT_SEC 30
+
+const char *upload_target_type_to_string(UploadTargetType type);
+UploadTargetType upload_target_type_from_string(const char *s);
+
 UploadTarget *upload_target_free(UploadTarget *t);
 DEFINE_POINTER_CLEANUP(UploadTarget, upload_target_free);
+
+/* A private copy, for a transfer that must outlive a reload. */
+int upload_target_dup(const UploadTarget *t, UploadTarget **ret);
+
+/* Loads one upload.d file; name is the file name without ".conf". */
+int upload_target_load_file(const char *path, const char *name, UploadTarget **ret);
 
 /* Loads <config_dir>/upload.d/ *.conf. The token comes from the systemd
  * credential "upload-<name>" in $CREDENTIALS_DIRECTORY if present, else
@@ -34,3 +49,18 @@ DEFINE_POINTER_CLEANUP(UploadTarget, upload_target_free);
  * Returns a NULL-terminated vector. */
 int upload_targets_load(const char *config_dir, UploadTarget ***ret);
 void upload_targets_free(UploadTarget **targets);
+
+/* A curl handle with what every request to the target shares: TLS
+ * verified (CAFile= as the CA store if set), http/https only, no
+ * redirects, Timeout= for the whole request and a connect timeout, no
+ * signals, never verbose. */
+int upload_target_new_easy(const UploadTarget *t, CURL **ret);
+
+/* s with every occurrence of the token replaced by "***": for anything
+ * that may be logged or exported. */
+char *upload_target_redact(const UploadTarget *t, const char *s);
+
+/* One line saying why a request failed, without the token: "Connection
+ * refused", "Timeout after 300 s", the HTTP status, ... errbuf is the
+ * request's CURLOPT_ERRORBUFFER. */
+char *upload_target_describe_failure(const UploadTarget *t, CURL *easy, CURLcode result, const char *errbuf);

@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cloudshark.h"
+#include "log.h"
+
+/* Answers are small JSON documents; anything bigger is not CloudShark. */
+#define RESPONSE_MAX (1024 * 1024)
+
+/* RFC 3986: everything but the unreserved characters is encoded. */
+static char *percent_encode(const char *s) {
+        static const char hex[] = "0123456789ABCDEF";
+        char *encoded, *p;
+
+        encoded = malloc(strlen(s) * 3 + 1);
+        if (!encoded)
+                return NULL;
+
+        for (p = encoded; *s; s++) {
+                unsigned char c = *s;
+
+                if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~')
+                        *p++ = c;
+                else {
+                        *p++ = '%';
+                        *p++ = hex[c >> 4];
+                        *p++ = hex[c & 15];
+                }
+        }
+        *p = '\0';
+        return encoded;
+}
+
+char *cloudshark_api_url(const char *base, const char *token, const char *action) {
+        _cleanup_(freep) char *encoded = NULL;
+        char *url;
+
+        if (strcmp(token, CLOUDSHARK_REDACTED_TOKEN) == 0)
+                encoded = strdup(token);
+        else
+                encoded = percent_encode(token);
+        if (!encoded)
+                return NULL;
+
+        if (asprintf(&url, "%s/api/v1/%s/%s", base, encoded, action) < 0)
+                return NULL;
+        return url;
+}
+
+char *cloudshark_search_url(const char *base, const char *token, const char *filename) {
+        _cleanup_(freep) char *encoded = NULL, *action = NULL;
+
+        encoded = percent_encode(filename);
+        if (!encoded)
+                return NULL;
+        /* search[filename]=NAME, brackets encoded. */
+        if (asprintf(&action, "search?search%%5Bfilename%%5D=%s", encoded) < 0)
+                return NULL;
+        return cloudshark_api_url(base, token, action);
+}
+
+char *cloudshark_delete_url(const char *base, const char *token, const char *id) {
+        _cleanup_(freep) char *encoded = NULL, *action = NULL;
+
+        encoded = percent_encode(id);
+        if (!encoded)
+                return NULL;
+        if (asprintf(&action, "delete/%s", encoded) < 0)
+                return NULL;
+        return cloudshark_api_url(base, token, action);
+}
+
+char *cloudshark_capture_url(const char *base, const char *id) {
+        _cleanup_(freep) char *encoded = NULL;
+        char *url;
+
+        encoded = percent_encode(id);
+        if (!encoded)
+                return NULL;
+        if (asprintf(&url, "%s/captures/%s", base, encoded) < 0)
+                return NULL;
+        return url;
+}
+
+void cloudshark_ids_free(char **ids) {
+        for (char **p = ids; p && *p; p++)
+                free(*p);
+        free(ids);
+}
+
+static int set_error(char **ret_error, const char *message) {
+        if (ret_error)
+                *ret_error = strdup(message);
+        return -EBADMSG;
+}
+
+static void json_object_putp(json_object **o) {
+        if (*o)
+                json_object_put(*o);
+}
+
+/* The whole body must be one JSON object (white space around it is fine). */
+static int parse_json_object(const char *body, size_t size, json_object **ret) {
+        json_tokener *tokener;
+        json_object *o;
+        size_t end;
+
+        if (size > INT32_MAX)
+                return -EBADMSG;
+
+        tokener = json_tokener_new();
+        if (!tokener)
+                return -ENOMEM;
+
+        o = json_tokener_parse_ex(tokener, body, (int) size);
+        if (!o || json_tokener_get_error(tokener) != json_tokener_success) {
+                json_object_put(o);
+                json_tokener_free(tokener);
+                return -EBADMSG;
+        }
+        end = json_tokener_get_parse_end(tokener);
+        json_tokener_free(tokener);
+
+        for (; end < size; end++)
+                if (!strchr(" \t\r\n", body[end])) {
+                        json_object_put(o);
+                        return -EBADMSG;
+                }
+
+        if (!json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return -EBADMSG;
+        }
+
+        *ret = o;
+        return 0;
+}
+
+/* An id is a non-empty string or an integer. */
+static const char *id_of(json_object *capture) {
+        json_object *id;
+        const char *s;
+
+        if (!json_object_is_type(capture, json_type_object) ||
+            !json_object_object_get_ex(capture, "id", &id))
+                return NULL;
+        if (!json_object_is_type(id, json_type_string) && !json_object_is_type(id, json_type_int))
+                return NULL;
+
+        s = json_object_get_string(id);
+        return s && s[0] ? s : NULL;
+}
+
+int cloudshark_parse_upload_response(const char *body, size_t size, char **ret_id, char **ret_error) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        const char *id;
+        int r;
+
+        r = parse_json_object(body, size, &o);
+        if (r == -EBADMSG)
+                return set_error(ret_error, "invalid JSON in response");
+        if (r < 0)
+                return r;
+
+        id = id_of(o);
+        if (!id)
+                return set_error(ret_error, "no capture id in response");
+
+        *ret_id = strdup(id);
+        return *ret_id ? 0 : -ENOMEM;
+}
+
+int cloudshark_parse_search_response(const char *body, size_t size, const char *filename, const char *keep_id,
+                                     char ***ret_ids, char **ret_error) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *captures;
+        char **ids;
+        size_t n, k = 0;
+        int r;
+
+        r = parse_json_object(body, size, &o);
+        if (r == -EBADMSG)
+                return set_error(ret_error, "invalid JSON in response");
+        if (r < 0)
+                return r;
+
+        if (!json_object_object_get_ex(o, "captures", &captures) ||
+            !json_object_is_type(captures, json_type_array))
+                return set_error(ret_error, "no captures list in response");
+
+        n = json_object_array_length(captures);
+        ids = calloc(n + 1, sizeof(char *));
+        if (!ids)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *capture = json_object_array_get_idx(captures, i), *name;
+                const char *id = id_of(capture);
+
+                if (!id || streq_ptr(id, keep_id))
+                        continue;
+                if (json_object_object_get_ex(capture, "filename", &name) &&
+                    !streq_ptr(json_object_get_string(name), filename))
+                        continue;
+
+                ids[k] = strdup(id);
+                if (!ids[k]) {
+                        cloudshark_ids_free(ids);
+                        return -ENOMEM;
+                }
+                k++;
+        }
+
+        *ret_ids = ids;
+        return 0;
+}
+
+typedef enum CloudsharkStep {
+        STEP_UPLOAD,
+        STEP_SEARCH,
+        STEP_DELETE,
+} CloudsharkStep;
+
+struct CloudsharkJob {
+        CurlEvent *curl;
+        UploadTarget *target;     /* private copy */
+        char *path;
+        char *filename;           /* base name: what CloudShark calls it */
+        char *id;                 /* of the new capture */
+        char **old_ids;           /* ReplaceExisting: copies to delete */
+        size_t next_old;
+
+        CloudsharkStep step;
+        CURL *easy;
+        curl_mime *mime;
+        CurlResponse response;
+        char errbuf[CURL_ERROR_SIZE];
+
+        CloudsharkUploadedCallback uploaded;
+        CloudsharkFinishedCallback finished;
+        void *userdata;
+};
+
+static void job_end_request(CloudsharkJob *j) {
+        curl_event_remove(j->curl, j->easy);
+        if (j->easy)
+                curl_easy_cleanup(j->easy);
+        j->easy = NULL;
+        curl_mime_free(j->mime);
+        j->mime = NULL;
+        curl_response_done(&j->response);
+}
+
+CloudsharkJob *cloudshark_job_free(CloudsharkJob *j) {
+        if (!j)
+                return NULL;
+
+        job_end_request(j);
+        upload_target_free(j->target);
+        free(j->path);
+        free(j->filename);
+        free(j->id);
+        cloudshark_ids_free(j->old_ids);
+        free(j);
+        return NULL;
+}
+
+static const char *step_name(CloudsharkStep step) {
+        switch (step) {
+        case STEP_UPLOAD:
+                return "upload";
+        case STEP_SEARCH:
+                return "search";
+        case STEP_DELETE:
+                return "delete";
+        }
+        return "request";
+}
+
+static void on_request_done(CURL *easy, CURLcode result, void *userdata);
+
+/* Starts one request on j->easy (made here unless the caller did):
+ * a multipart POST with j->mime, else an empty POST or a GET. url and
+ * log_url say the same, log_url without the token. */
+static int job_start_request(CloudsharkJob *j, CloudsharkStep step, const char *url, const char *log_url, bool post) {
+        CURLcode c;
+        int r;
+
+        if (!url || !log_url)
+                return -ENOMEM;
+
+        if (!j->easy) {
+                r = upload_target_new_easy(j->target, &j->easy);
+                if (r < 0)
+                        return r;
+        }
+
+        j->step = step;
+        j->errbuf[0] = '\0';
+        r = curl_response_attach(&j->response, j->easy, RESPONSE_MAX);
+        if (r < 0)
+                return r;
+
+        c = curl_easy_setopt(j->easy, CURLOPT_URL, url);
+        if (c == CURLE_OK)
+                c = curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
+        if (c == CURLE_OK && j->mime)
+                c = curl_easy_setopt(j->easy, CURLOPT_MIMEPOST, j->mime);
+        else if (c == CURLE_OK && post) {
+                c = curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, "");
+                if (c == CURLE_OK)
+                        c = curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, 0L);
+        }
+        if (c != CURLE_OK)
+                return log_warning_errno(EIO, "Failed to set up the %s request to %s: %s",
+                                         step_name(step), log_url, curl_easy_strerror(c));
+
+        log_debug("%s %s (%s)", post ? "POST" : "GET", log_url, j->filename);
+        return curl_event_add(j->curl, j->easy, on_request_done, j);
+}
+
+static int add_text_part(curl_mime *mime, const char *name, const char *value) {
+        curl_mimepart *part = curl_mime_addpart(mime);
+
+        if (!part ||
+            curl_mime_name(part, name) != CURLE_OK ||
+            curl_mime_data(part, value, CURL_ZERO_TERMINATED) != CURLE_OK)
+                return -ENOMEM;
+        return 0;
+}
+
+static int job_start_upload(CloudsharkJob *j) {
+        _cleanup_(freep) char *url = NULL, *log_url = NULL;
+        const UploadTarget *t = j->target;
+        curl_mimepart *part;
+        CURLcode c;
+        int r;
+
+        r = upload_target_new_easy(t, &j->easy);
+        if (r < 0)
+                return r;
+        j->mime = curl_mime_init(j->easy);
+        if (!j->mime)
+                return -ENOMEM;
+
+        /* Streamed from disk while sending: memory does not grow with the file. */
+        part = curl_mime_addpart(j->mime);
+        if (!part)
+                return -ENOMEM;
+        c = curl_mime_name(part, "file");
+        if (c == CURLE_OK)
+                c = curl_mime_filedata(part, j->path);
+        if (c == CURLE_OK)
+                c = curl_mime_filename(part, j->filename);
+        if (c == CURLE_OK)
+                c = curl_mime_type(part, "application/vnd.tcpdump.pcap");
+        if (c != CURLE_OK)
+                return log_warning_errno(EIO, "Failed to attach %s to the upload: %s", j->path, curl_easy_strerror(c));
+
+        r = add_text_part(j->mime, "filename", j->filename);
+        if (r >= 0 && t->tags && t->tags[0])
+                r = add_text_part(j->mime, "additional_tags", t->tags);
+        if (r < 0)
+                return r;
+
+        url = cloudshark_api_url(t->url, t->token, "upload");
+        log_url = cloudshark_api_url(t->url, CLOUDSHARK_REDACTED_TOKEN, "upload");
+        return job_start_request(j, STEP_UPLOAD, url, log_url, true);
+}
+
+static int job_start_search(CloudsharkJob *j) {
+        _cleanup_(freep) char *url = NULL, *log_url = NULL;
+        const UploadTarget *t = j->target;
+
+        url = cloudshark_search_url(t->url, t->token, j->filename);
+        log_url = cloudshark_search_url(t->url, CLOUDSHARK_REDACTED_TOKEN, j->filename);
+        return job_start_request(j, STEP_SEARCH, url, log_url, false);
+}
+
+static int job_start_next_delete(CloudsharkJob *j) {
+        _cleanup_(freep) char *url = NULL, *log_url = NULL;
+        const UploadTarget *t = j->target;
+        const char *id = j->old_ids[j->next_old++];
+
+        url = cloudshark_delete_url(t->url, t->token, id);
+        log_url = cloudshark_delete_url(t->url, CLOUDSHARK_REDACTED_TOKEN, id);
+        return job_start_request(j, STEP_DELETE, url, log_url, true);
+}
+
+/* Why a request did not work, or NULL if it did (HTTP 200). */
+static char *request_failure(CloudsharkJob *j, CURLcode result) {
+        long status = 0;
+        char *message;
+
+        if (result == CURLE_WRITE_ERROR && j->response.too_large)
+                return strdup("response too large");
+        if (result != CURLE_OK)
+                return upload_target_describe_failure(j->target, j->easy, result, j->errbuf);
+
+        (void) curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status == 200)
+                return NULL;
+        if (asprintf(&message, "HTTP %ld from server", status) < 0)
+                return NULL;
+        return message;
+}
+
+/* ReplaceExisting: what comes after a successful upload. Returns 1 if a
+ * request was started, 0 if there is nothing (more) to do. Failures are
+ * logged only: the new copy exists, the old ones stay. */
+static int job_continue_replace(CloudsharkJob *j, const char *failure) {
+        const char *name = j->target->name;
+        int r;
+
+        switch (j->step) {
+        case STEP_UPLOAD:
+                r = job_start_search(j);
+                if (r < 0)
+                        log_warning_errno(r, "Upload target %s: cannot search for older copies of %s: %m", name, j->filename);
+                return r >= 0;
+
+        case STEP_SEARCH: {
+                _cleanup_(freep) char *error = NULL;
+
+                if (failure) {
+                        log_warning("Upload target %s: searching for older copies of %s failed, keeping them: %s",
+                                    name, j->filename, failure);
+                        return 0;
+                }
+                r = cloudshark_parse_search_response(j->response.data, j->response.size, j->filename, j->id,
+                                                     &j->old_ids, &error);
+                if (r < 0) {
+                        log_warning("Upload target %s: searching for older copies of %s failed, keeping them: %s",
+                                    name, j->filename, error ? error : strerror(-r));
+                        return 0;
+                }
+                break;
+        }
+
+        case STEP_DELETE:
+                if (failure)
+                        log_warning("Upload target %s: failed to delete older copy %s of %s: %s",
+                                    name, j->old_ids[j->next_old - 1], j->filename, failure);
+                else
+                        log_info("Upload target %s: deleted older copy %s of %s.",
+                                 name, j->old_ids[j->next_old - 1], j->filename);
+                break;
+        }
+
+        if (!j->old_ids[j->next_old])
+                return 0;
+        r = job_start_next_delete(j);
+        if (r < 0)
+                log_warning_errno(r, "Upload target %s: cannot delete older copies of %s: %m", name, j->filename);
+        return r >= 0;
+}
+
+/* The upload request ended: returns the detail for the uploaded callback
+ * and whether it worked. */
+static char *job_finish_upload(CloudsharkJob *j, const char *failure, bool *ret_success) {
+        _cleanup_(freep) char *error = NULL;
+        char *url;
+        int r;
+
+        *ret_success = false;
+        if (failure)
+                return strdup(failure);
+
+        r = cloudshark_parse_upload_response(j->response.data, j->response.size, &j->id, &error);
+        if (r < 0)
+                return error ? TAKE_PTR(error) : strdup(strerror(-r));
+
+        url = cloudshark_capture_url(j->target->url, j->id);
+        if (url)
+                *ret_success = true;
+        return url;
+}
+
+static void on_request_done(CURL *easy, CURLcode result, void *userdata) {
+        CloudsharkJob *j = userdata;
+        _cleanup_(freep) char *failure = NULL, *detail = NULL;
+        CloudsharkStep step = j->step;
+        bool success = false, more = false;
+
+        failure = request_failure(j, result);
+        if (step == STEP_UPLOAD)
+                detail = job_finish_upload(j, failure, &success);
+
+        /* The response stays until job_continue_replace() has read it. */
+        curl_easy_cleanup(TAKE_PTR(j->easy));
+        curl_mime_free(TAKE_PTR(j->mime));
+
+        if (step != STEP_UPLOAD || (success && j->target->replace_existing))
+                more = job_continue_replace(j, failure) > 0;
+        if (!more)
+                job_end_request(j);
+
+        /* Callbacks last: they may free the job. */
+        if (step == STEP_UPLOAD)
+                j->uploaded(j->userdata, success, detail ? detail : "out of memory", !more);
+        else if (!more)
+                j->finished(j->userdata);
+}
+
+int cloudshark_job_start(CloudsharkJob **ret, CurlEvent *curl, const UploadTarget *target, const char *path,
+                         CloudsharkUploadedCallback uploaded, CloudsharkFinishedCallback finished, void *userdata) {
+        _cleanup_(cloudshark_job_freep) CloudsharkJob *j = NULL;
+        const char *slash;
+        int r;
+
+        j = calloc(1, sizeof(CloudsharkJob));
+        if (!j)
+                return -ENOMEM;
+
+        j->curl = curl;
+        j->uploaded = uploaded;
+        j->finished = finished;
+        j->userdata = userdata;
+
+        r = upload_target_dup(target, &j->target);
+        if (r < 0)
+                return r;
+
+        slash = strrchr(path, '/');
+        j->path = strdup(path);
+        j->filename = strdup(slash ? slash + 1 : path);
+        if (!j->path || !j->filename)
+                return -ENOMEM;
+
+        r = job_start_upload(j);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(j);
+        return 0;
+}
