@@ -183,6 +183,9 @@ static int check_value(const OptionSpec *spec, const OptionValue *value, char **
         case OPTION_BOOLEAN:
                 return 0;
         case OPTION_STRING:
+                for (const char *p = value->s; *p; p++)
+                        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                                return set_error(ret_error, "%s: control characters are not allowed", spec->key);
                 if (strlen(value->s) > spec->max)
                         return set_error(ret_error, "%s: longer than %" PRIu32 " characters", spec->key, spec->max);
                 if (strcmp(spec->key, "Upload") == 0 && value->s[0] != '\0' &&
@@ -269,8 +272,30 @@ static int read_variant(sd_bus_message *m, const OptionSpec *spec, OptionValue *
         return sd_bus_message_exit_container(m);
 }
 
+int capture_options_merge(CaptureOptions *dst, const CaptureOptions *src, OptionMask mask) {
+        for (size_t i = 0; i < capture_option_table_size; i++) {
+                const OptionSpec *spec = &capture_option_table[i];
+                OptionValue v;
+                int r;
+
+                if (!(mask & option_mask_of(spec)))
+                        continue;
+                v = capture_options_get(src, spec);
+                r = capture_options_set(dst, spec, &v, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int capture_options_read_message(CaptureOptions *o, sd_bus_message *m, sd_bus_error *error) {
+        return capture_options_read_message_masked(o, m, NULL, error);
+}
+
+int capture_options_read_message_masked(CaptureOptions *o, sd_bus_message *m, OptionMask *ret_mask,
+                                        sd_bus_error *error) {
         CaptureOptions result;
+        OptionMask mask = 0;
         int r;
 
         capture_options_init_default(&result);
@@ -320,6 +345,8 @@ int capture_options_read_message(CaptureOptions *o, sd_bus_message *m, sd_bus_er
                         goto finish;
 
                 r = capture_options_set(&result, spec, &value, &message);
+                if (r >= 0)
+                        mask |= option_mask_of(spec);
                 if (r == -EINVAL) {
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid option %s",
                                               strempty(message));
@@ -338,6 +365,8 @@ int capture_options_read_message(CaptureOptions *o, sd_bus_message *m, sd_bus_er
                 goto finish;
 
         r = capture_options_copy(o, &result);
+        if (r >= 0 && ret_mask)
+                *ret_mask = mask;
 finish:
         capture_options_done(&result);
         return r;

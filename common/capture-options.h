@@ -70,6 +70,20 @@ int capture_options_set(CaptureOptions *o, const OptionSpec *spec, const OptionV
 
 OptionValue capture_options_get(const CaptureOptions *o, const OptionSpec *spec);
 
+/* Which options were given: bit i stands for capture_option_table[i]. */
+typedef uint32_t OptionMask;
+
+static inline OptionMask option_mask_of(const OptionSpec *spec) {
+        return (OptionMask) 1 << (spec - capture_option_table);
+}
+
+/* Copies the options in mask from src to dst. */
+int capture_options_merge(CaptureOptions *dst, const CaptureOptions *src, OptionMask mask);
+
+/* As capture_options_read_message(), also saying which keys were given. */
+int capture_options_read_message_masked(CaptureOptions *o, sd_bus_message *m, OptionMask *ret_mask,
+                                        sd_bus_error *error);
+
 /* Reads an a{sv} of options into o (which holds the defaults to start from).
  * Unknown keys, wrong types and out-of-range values fail with InvalidArgs
  * naming the key. */

@@ -73,6 +73,10 @@ static inline int free_and_strdup(char **p, const char *s) {
         return 0;
 }
 
+static inline bool isempty(const char *s) {
+        return !s || s[0] == '\0';
+}
+
 static inline int streq_ptr(const char *a, const char *b) {
         if (!a || !b)
                 return a == b;

@@ -27,7 +27,8 @@
 #define READY_REPLY_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define BACKOFF_MIN_USEC (500 * USEC_PER_MSEC)
 #define BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
-#define WAITING_RECHECK_USEC (2 * USEC_PER_SEC)
+/* rtnetlink says when the interface is back; this is only a safety net. */
+#define WAITING_RECHECK_USEC (30 * USEC_PER_SEC)
 /* A tcpdump that ran this long before dying counts as having worked. */
 #define STABLE_RUN_USEC (10 * USEC_PER_SEC)
 #define MAX_FAILURES_IN_ROW 5
@@ -73,6 +74,7 @@ int capture_new(Capture **ret, Manager *m, const char *interface) {
         c->state = CAPTURE_STOPPED;
         c->pid = 0;
         capture_options_init_default(&c->options);
+        capture_options_init_default(&c->overrides);
 
         c->interface = strdup(interface);
         if (!c->interface)
@@ -114,6 +116,7 @@ Capture *capture_free(Capture *c) {
         free(c->last_error);
         free(c->current_file);
         capture_options_done(&c->options);
+        capture_options_done(&c->overrides);
         free(c);
         return NULL;
 }
@@ -136,6 +139,44 @@ void capture_emit_changed(Capture *c, const char *property, ...) {
                                                    CAPTURED_CAPTURE_INTERFACE, (char **) names);
 }
 
+int capture_set_overrides(Capture *c, const CaptureOptions *o, OptionMask mask) {
+        int r = capture_options_copy(&c->overrides, o);
+
+        if (r >= 0)
+                c->override_mask = mask;
+        return r;
+}
+
+void capture_set_enabled(Capture *c, bool enabled) {
+        if (c->enabled == enabled)
+                return;
+        c->enabled = enabled;
+        capture_emit_changed(c, "Enabled", NULL);
+}
+
+static void emit_options_changed(Capture *c) {
+        capture_emit_changed(c, "Filter", "FileSize", "FileCount", "SnapLength", "BufferSize",
+                             "Promiscuous", "RotateSeconds", "Upload", NULL);
+}
+
+int capture_update_options(Capture *c, const CaptureOptions *o) {
+        int r;
+
+        if (capture_options_equal(&c->options, o))
+                return 0;
+
+        r = capture_options_copy(&c->options, o);
+        if (r < 0)
+                return r;
+        emit_options_changed(c);
+
+        if (capture_is_active(c)) {
+                log_info("%s: options changed, restarting tcpdump.", c->interface);
+                (void) capture_transition(c, CAPTURE_EVENT_RESTART);
+        }
+        return 1;
+}
+
 int capture_set_options(Capture *c, const CaptureOptions *o) {
         int r;
 
@@ -146,8 +187,7 @@ int capture_set_options(Capture *c, const CaptureOptions *o) {
         if (r < 0)
                 return r;
 
-        capture_emit_changed(c, "Filter", "FileSize", "FileCount", "SnapLength", "BufferSize",
-                             "Promiscuous", "RotateSeconds", "Upload", NULL);
+        emit_options_changed(c);
         return 0;
 }
 
@@ -591,10 +631,16 @@ static void enter_stopped(Capture *c) {
         manager_capture_settled(c->manager);
 }
 
+static void enter_waiting(Capture *c);
+
 static void enter_starting(Capture *c) {
         int r;
 
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        if (!netif_exists(c->interface)) {
+                enter_waiting(c);
+                return;
+        }
         set_state(c, CAPTURE_STARTING);
         r = spawn(c);
         if (r < 0) {
@@ -607,6 +653,8 @@ static void enter_starting(Capture *c) {
 
 /* The interface went away: wait for it instead of burning restarts. */
 static void enter_waiting(Capture *c) {
+        if (c->state != CAPTURE_WAITING)
+                capture_set_last_error(c, "Interface %s is not present; waiting for it", c->interface);
         set_state(c, CAPTURE_WAITING);
         (void) arm_timer(c, WAITING_RECHECK_USEC);
 }
@@ -702,6 +750,14 @@ int capture_transition(Capture *c, CaptureEvent event) {
                         handle_unexpected_exit(c);
                 return 0;
 
+        case CAPTURE_EVENT_INTERFACE_APPEARED:
+                if (c->state == CAPTURE_WAITING) {
+                        log_info("%s: the interface is back.", c->interface);
+                        c->failures_in_row = 0;
+                        enter_starting(c);
+                }
+                return 0;
+
         case CAPTURE_EVENT_TIMER:
                 switch (c->state) {
                 case CAPTURE_STOPPING:
@@ -715,7 +771,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
                 case CAPTURE_WAITING:
                         if (netif_exists(c->interface)) {
                                 c->failures_in_row = 0;
-                                respawn(c);
+                                enter_starting(c);
                         } else
                                 (void) arm_timer(c, WAITING_RECHECK_USEC);
                         break;

@@ -37,6 +37,7 @@ typedef enum CaptureEvent {
         CAPTURE_EVENT_READY,      /* tcpdump printed "listening on" */
         CAPTURE_EVENT_EXITED,     /* tcpdump exited */
         CAPTURE_EVENT_TIMER,      /* backoff over, or stop timeout */
+        CAPTURE_EVENT_INTERFACE_APPEARED,
 } CaptureEvent;
 
 typedef enum ReplyKind {
@@ -57,7 +58,9 @@ typedef struct Capture {
         char *interface;
         char *object_path;
         char *directory;          /* <CaptureDirectory>/<interface> */
-        CaptureOptions options;
+        CaptureOptions options;   /* effective */
+        CaptureOptions overrides; /* given at start or enable, where override_mask says */
+        OptionMask override_mask;
         CaptureState state;
         bool enabled;
 
@@ -106,6 +109,16 @@ bool capture_is_active(const Capture *c);
 
 /* Replaces the options; only while not active. */
 int capture_set_options(Capture *c, const CaptureOptions *o);
+
+/* Remembers the options given at start/enable, which win over the
+ * configuration when it is reloaded. */
+int capture_set_overrides(Capture *c, const CaptureOptions *o, OptionMask mask);
+
+/* Applies new effective options (a reload): nothing if they are equal, a
+ * restart if the capture is active. Returns 1 if anything changed. */
+int capture_update_options(Capture *c, const CaptureOptions *o);
+
+void capture_set_enabled(Capture *c, bool enabled);
 
 /* Queues a method reply to send when the capture reaches a state (RUNNING
  * for start/restart, STOPPED for stop); failures reply with an error. */

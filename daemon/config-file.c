@@ -143,7 +143,8 @@ int config_file_parse_directory(const char *dir, ConfigEntryHandler handler, voi
         return r;
 }
 
-int config_parse_capture_option(CaptureOptions *o, const ConfigLocation *where, const char *key, const char *value) {
+int config_parse_capture_option(CaptureOptions *o, OptionMask *mask, const ConfigLocation *where,
+                                const char *key, const char *value) {
         _cleanup_(freep) char *message = NULL;
         const OptionSpec *spec;
         OptionValue v;
@@ -162,6 +163,8 @@ int config_parse_capture_option(CaptureOptions *o, const ConfigLocation *where, 
                 config_log_bad_line(where, "Invalid value, ignoring: %s", strempty(message));
                 return 0;
         }
+        if (r >= 0 && mask)
+                *mask |= option_mask_of(spec);
         return r;
 }
 

@@ -30,5 +30,7 @@ void config_log_bad_line(const ConfigLocation *where, const char *format, ...) _
  * quote, backslash escapes. The first word must be an absolute path. */
 int config_split_command(const char *text, char ***ret);
 
-/* Parses one capture option (SPEC §3 key) into o, logging a bad value. */
-int config_parse_capture_option(CaptureOptions *o, const ConfigLocation *where, const char *key, const char *value);
+/* Parses one capture option (SPEC §3 key) into o, logging a bad value;
+ * adds the option to *mask (if not NULL) when it was set. */
+int config_parse_capture_option(CaptureOptions *o, OptionMask *mask, const ConfigLocation *where,
+                                const char *key, const char *value);

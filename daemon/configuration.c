@@ -40,6 +40,7 @@ Config *config_free(Config *c) {
         free(c->capture_group);
         capture_options_done(&c->defaults);
         strvv_free(c->post_rotate);
+        capture_settings_vector_free(c->captures);
         free(c);
         return NULL;
 }
@@ -72,6 +73,7 @@ static int parse_post_rotate(Config *c, const ConfigLocation *where, const char 
         }
         if (value[0] == '\0') {
                 strvv_free(c->post_rotate);
+        capture_settings_vector_free(c->captures);
                 c->post_rotate = NULL;
                 return 0;
         }
@@ -118,7 +120,7 @@ static int handle_entry(void *userdata, const ConfigLocation *where,
         if (strcmp(section, "Defaults") == 0 && strcmp(key, "ExecPostRotate") == 0)
                 return parse_post_rotate(c, where, value);
         if (strcmp(section, "Defaults") == 0)
-                return config_parse_capture_option(&c->defaults, where, key, value);
+                return config_parse_capture_option(&c->defaults, NULL, where, key, value);
 
         config_log_bad_line(where, "Unknown section [%s], ignoring %s=.", section, key);
         return 0;
@@ -149,6 +151,29 @@ int config_load(Config **ret, const char *config_dir) {
         if (r < 0)
                 return r;
 
+        free(dropin_dir);
+        if (asprintf(&dropin_dir, "%s/capture.d", config_dir) < 0)
+                return -ENOMEM;
+        r = capture_settings_load_directory(dropin_dir, &c->captures);
+        if (r < 0)
+                return r;
+
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+int config_capture_options(const Config *c, const char *interface, CaptureOptions *ret) {
+        const CaptureSettings *s = capture_settings_find(c->captures, interface);
+        int r;
+
+        r = capture_options_copy(ret, &c->defaults);
+        if (r < 0 || !s)
+                return r;
+        return capture_options_merge(ret, &s->options, s->mask);
+}
+
+int config_capture_enabled(const Config *c, const char *interface) {
+        const CaptureSettings *s = capture_settings_find(c->captures, interface);
+
+        return s ? s->enabled : -1;
 }

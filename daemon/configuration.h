@@ -2,6 +2,7 @@
 #pragma once
 
 #include "capture-options.h"
+#include "capture-settings.h"
 #include "disk-guard.h"
 #include "macro.h"
 
@@ -17,6 +18,7 @@ typedef struct Config {
         SpaceLimit max_disk_usage; /* 0 = no limit */
         CaptureOptions defaults;  /* [Defaults] */
         char ***post_rotate;      /* ExecPostRotate=: NULL-terminated list of argv vectors */
+        CaptureSettings **captures; /* capture.d/<iface>.conf */
 } Config;
 
 int config_new(Config **ret);
@@ -24,8 +26,15 @@ Config *config_free(Config *c);
 DEFINE_POINTER_CLEANUP(Config, config_free);
 
 /* Loads <config_dir>/captured.conf, then captured.conf.d/ *.conf in
- * lexical order (later wins). */
+ * lexical order (later wins), then capture.d/ *.conf. */
 int config_load(Config **ret, const char *config_dir);
+
+/* The options a capture on interface starts from: built-in defaults, then
+ * [Defaults], then capture.d/<interface>.conf. */
+int config_capture_options(const Config *c, const char *interface, CaptureOptions *ret);
+
+/* What capture.d/<interface>.conf says of Enabled=: 1, 0, or -1. */
+int config_capture_enabled(const Config *c, const char *interface);
 
 /* Parses one INI file into c. Returns 0 (problems are logged) or negative
  * errno if the file could not be read; -ENOENT if it does not exist. */

@@ -22,7 +22,7 @@ static int open_for_compile(const char *interface, uint32_t snap_length, pcap_t 
         _cleanup_(pcap_closep) pcap_t *p = NULL;
         int r;
 
-        p = pcap_create(interface, errbuf);
+        p = interface ? pcap_create(interface, errbuf) : NULL;
         if (p) {
                 pcap_set_snaplen(p, (int) snap_length);
                 pcap_set_buffer_size(p, 64 * 1024);
@@ -35,6 +35,7 @@ static int open_for_compile(const char *interface, uint32_t snap_length, pcap_t 
                 }
                 log_debug("Cannot open %s to learn its link type (%s), compiling for Ethernet.",
                           interface, pcap_geterr(p));
+                pcap_close(TAKE_PTR(p));
         }
 
         *ret = pcap_open_dead(DLT_EN10MB, (int) snap_length);

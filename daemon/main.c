@@ -85,7 +85,12 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        log_notice("Received SIGHUP; reloading the configuration is not implemented yet.");
+        Manager *m = userdata;
+
+        log_info("Received SIGHUP, reloading the configuration.");
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading the configuration…");
+        (void) manager_reload(m);
+        (void) sd_notify(false, "READY=1\nSTATUS=Running.");
         return 0;
 }
 
@@ -140,6 +145,11 @@ static int run(int argc, char *argv[]) {
         r = manager_start(m);
         if (r < 0)
                 return r;
+
+        /* Pings the service manager if it set WatchdogSec=. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog: %m");
 
         (void) sd_notify(false, "READY=1\nSTATUS=Running.");
 

@@ -28,68 +28,85 @@ static int no_such_capture(const char *interface, sd_bus_error *error) {
         return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_CAPTURE, "No capture on '%s'", interface);
 }
 
-static void options_free(void *p) {
-        if (p)
-                capture_options_done(p);
-        free(p);
+/* What a start or an enable carries: the options given, and the
+ * effective options they make on top of [Defaults] and capture.d/. */
+typedef struct StartData {
+        CaptureOptions effective;
+        OptionMask given;
+} StartData;
+
+static void start_data_free(void *p) {
+        StartData *d = p;
+
+        if (d)
+                capture_options_done(&d->effective);
+        free(d);
 }
 
-/* Reads and checks the options of a start: known keys and ranges, an
- * existing interface, a filter that compiles for it, a known upload target. */
-static int read_start_options(Manager *m, sd_bus_message *message, const char *interface,
-                              CaptureOptions **ret, sd_bus_error *error) {
+/* Reads and checks the options of a start or enable: known keys and ranges,
+ * an existing interface (for a start), a filter that compiles for it, a
+ * known upload target. */
+static int read_start_data(Manager *m, sd_bus_message *message, const char *interface, bool must_exist,
+                           StartData **ret, sd_bus_error *error) {
         _cleanup_(freep) char *filter_error = NULL;
-        CaptureOptions *o;
+        bool exists = netif_exists(interface);
+        StartData *d;
         int r;
 
-        o = calloc(1, sizeof(CaptureOptions));
-        if (!o)
+        d = calloc(1, sizeof(StartData));
+        if (!d)
                 return -ENOMEM;
-        capture_options_init_default(o);
+        capture_options_init_default(&d->effective);
 
-        r = capture_options_copy(o, &m->config->defaults);
+        r = config_capture_options(m->config, interface, &d->effective);
         if (r >= 0)
-                r = capture_options_read_message(o, message, error);
+                r = capture_options_read_message_masked(&d->effective, message, &d->given, error);
         if (r < 0)
                 goto fail;
 
-        if (!netif_exists(interface)) {
+        if (must_exist && !exists) {
                 r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
                 goto fail;
         }
 
-        if (o->upload && o->upload[0]) {
-                /* No upload targets exist until upload.d/ support lands. */
+        if (!isempty(d->effective.upload) && !manager_find_upload_target(m, d->effective.upload)) {
                 r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
-                                      "No such upload target '%s'", o->upload);
+                                      "No such upload target '%s' (no %s/upload.d/%s.conf)",
+                                      d->effective.upload, m->config_dir, d->effective.upload);
                 goto fail;
         }
 
-        r = filter_check(interface, strempty(o->filter), o->snap_length, &filter_error);
+        r = filter_check(exists ? interface : NULL, strempty(d->effective.filter), d->effective.snap_length,
+                         &filter_error);
         if (r == -ENODEV)
                 r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
         else if (r == -EINVAL)
                 r = sd_bus_error_setf(error, CAPTURED_ERROR_INVALID_FILTER, "Invalid filter '%s': %s",
-                                      strempty(o->filter), strempty(filter_error));
+                                      strempty(d->effective.filter), strempty(filter_error));
         if (r < 0)
                 goto fail;
 
-        *ret = o;
+        *ret = d;
         return 0;
 fail:
-        options_free(o);
+        start_data_free(d);
         return r;
+}
+
+static int find_or_add_capture(Manager *m, const char *interface, Capture **ret) {
+        *ret = manager_find_capture(m, interface);
+        return *ret ? 0 : manager_add_capture(m, interface, ret);
 }
 
 static int do_start(Request *req, sd_bus_error *error) {
         Manager *m = req->manager;
-        const CaptureOptions *o = req->data;
+        const StartData *d = req->data;
         Capture *c;
         int r;
 
         c = manager_find_capture(m, req->interface);
         if (c && capture_is_active(c)) {
-                if (!capture_options_equal(&c->options, o))
+                if (!capture_options_equal(&c->options, &d->effective))
                         return sd_bus_error_setf(error, CAPTURED_ERROR_ALREADY_RUNNING,
                                                  "A capture on '%s' already runs with other options; stop it first",
                                                  req->interface);
@@ -98,13 +115,13 @@ static int do_start(Request *req, sd_bus_error *error) {
                 return sd_bus_reply_method_return(req->message, "o", c->object_path);
         }
 
-        if (!c) {
-                r = manager_add_capture(m, req->interface, &c);
-                if (r < 0)
-                        return r;
-        }
+        r = find_or_add_capture(m, req->interface, &c);
+        if (r < 0)
+                return r;
 
-        r = capture_set_options(c, o);
+        r = capture_set_overrides(c, &d->effective, d->given);
+        if (r >= 0)
+                r = capture_set_options(c, &d->effective);
         if (r < 0)
                 return r;
 
@@ -115,6 +132,47 @@ static int do_start(Request *req, sd_bus_error *error) {
         log_info("%s: start requested.", c->interface);
         (void) capture_transition(c, CAPTURE_EVENT_START);
         return 1;
+}
+
+static int do_enable(Request *req, sd_bus_error *error) {
+        Manager *m = req->manager;
+        const StartData *d = req->data;
+        Capture *c;
+        int r;
+
+        r = manager_persist_enabled(m, req->interface, true, &d->effective, d->given);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot save the enabled capture: %m");
+
+        r = find_or_add_capture(m, req->interface, &c);
+        if (r < 0)
+                return r;
+        capture_set_enabled(c, true);
+        /* A capture that does not run yet takes the enabled options now. */
+        if (!capture_is_active(c)) {
+                (void) capture_set_overrides(c, &d->effective, d->given);
+                (void) capture_set_options(c, &d->effective);
+        }
+
+        log_info("%s: enabled.", req->interface);
+        return sd_bus_reply_method_return(req->message, NULL);
+}
+
+static int do_disable(Request *req, sd_bus_error *error) {
+        Manager *m = req->manager;
+        Capture *c;
+        int r;
+
+        r = manager_persist_enabled(m, req->interface, false, NULL, 0);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot save the disabled capture: %m");
+
+        c = manager_find_capture(m, req->interface);
+        if (c)
+                capture_set_enabled(c, false);
+
+        log_info("%s: disabled.", req->interface);
+        return sd_bus_reply_method_return(req->message, NULL);
 }
 
 static int do_stop(Request *req, sd_bus_error *error) {
@@ -151,24 +209,23 @@ static int do_restart(Request *req, sd_bus_error *error) {
 
 /* Validates, then asks for authorization; nothing changes before both. */
 static int submit(Manager *m, sd_bus_message *message, const char *interface, const char *verb,
-                  RequestHandler handler, CaptureOptions *options, sd_bus_error *error) {
+                  RequestHandler handler, StartData *data, sd_bus_error *error) {
         Request *req;
         int r;
 
         r = request_new(&req, m, message, verb, interface, handler);
         if (r < 0) {
-                options_free(options);
+                start_data_free(data);
                 return r;
         }
-        req->data = options;
-        req->data_free = options_free;
+        req->data = data;
+        req->data_free = start_data_free;
 
         return authorize_request(req, error);
 }
 
-static int method_start_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        CaptureOptions *o = NULL;
+static int method_start_or_enable(sd_bus_message *message, Manager *m, bool enable, sd_bus_error *error) {
+        StartData *d = NULL;
         const char *interface;
         int r;
 
@@ -178,11 +235,21 @@ static int method_start_capture(sd_bus_message *message, void *userdata, sd_bus_
         r = validate_interface_name(interface, error);
         if (r < 0)
                 return r;
-        r = read_start_options(m, message, interface, &o, error);
+        /* An interface may be enabled before it exists (it starts when it appears). */
+        r = read_start_data(m, message, interface, !enable, &d, error);
         if (r < 0)
                 return r;
 
-        return submit(m, message, interface, "start", do_start, o, error);
+        return enable ? submit(m, message, interface, "enable", do_enable, d, error) :
+                        submit(m, message, interface, "start", do_start, d, error);
+}
+
+static int method_start_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_start_or_enable(message, userdata, false, error);
+}
+
+static int method_enable_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_start_or_enable(message, userdata, true, error);
 }
 
 int manager_method_stop(sd_bus_message *message, Manager *m, const char *interface, sd_bus_error *error) {
@@ -216,9 +283,10 @@ static int method_restart_capture(sd_bus_message *message, void *userdata, sd_bu
         return r < 0 ? r : manager_method_restart(message, userdata, interface, error);
 }
 
-static int method_not_yet(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "%s is not implemented yet",
-                                 sd_bus_message_get_member(message));
+static int method_disable_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *interface;
+        int r = read_interface(message, &interface, error);
+        return r < 0 ? r : submit(userdata, message, interface, "disable", do_disable, NULL, error);
 }
 
 static int method_get_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -285,8 +353,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("RestartCapture", "s", SD_BUS_PARAM(interface), "", , method_restart_capture,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("EnableCapture", "sa{sv}", SD_BUS_PARAM(interface) SD_BUS_PARAM(options),
-                                 "", , method_not_yet, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("DisableCapture", "s", SD_BUS_PARAM(interface), "", , method_not_yet,
+                                 "", , method_enable_capture, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DisableCapture", "s", SD_BUS_PARAM(interface), "", , method_disable_capture,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetCapture", "s", SD_BUS_PARAM(interface), "o", SD_BUS_PARAM(capture),
                                  method_get_capture, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -46,6 +46,8 @@ Manager *manager_free(Manager *m) {
         }
 
         post_rotate_free(m->post_rotate);
+        netif_watch_free(m->netif_watch);
+        capture_settings_vector_free(m->persisted);
         sd_event_source_disable_unref(m->disk_guard_timer);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -77,6 +79,7 @@ int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         r = capture_new(&c, m, interface);
         if (r < 0)
                 return r;
+        c->enabled = manager_is_enabled(m, interface);
 
         for (tail = &m->captures; *tail; tail = &(*tail)->next)
                 ;
@@ -168,12 +171,179 @@ void manager_begin_exit(Manager *m) {
         manager_capture_settled(m);
 }
 
+static char *persisted_directory(Manager *m) {
+        char *dir;
+
+        return asprintf(&dir, "%s/captures", m->state_dir) < 0 ? NULL : dir;
+}
+
+bool manager_is_enabled(Manager *m, const char *interface) {
+        const CaptureSettings *s = capture_settings_find(m->persisted, interface);
+
+        /* EnableCapture/DisableCapture win over capture.d/'s Enabled=. */
+        if (s && s->enabled >= 0)
+                return s->enabled;
+        return config_capture_enabled(m->config, interface) == 1;
+}
+
+int manager_effective_options(Manager *m, const char *interface, const CaptureOptions *given,
+                              OptionMask mask, CaptureOptions *ret) {
+        int r = config_capture_options(m->config, interface, ret);
+
+        return r < 0 ? r : capture_options_merge(ret, given, mask);
+}
+
+int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
+                            const CaptureOptions *o, OptionMask mask) {
+        _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
+        _cleanup_(freep) char *dir = persisted_directory(m);
+        CaptureSettings **grown;
+        size_t n = 0;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        r = capture_settings_new(&s, interface);
+        if (r < 0)
+                return r;
+        s->enabled = enabled;
+        if (o) {
+                r = capture_options_copy(&s->options, o);
+                if (r < 0)
+                        return r;
+                s->mask = mask;
+        }
+
+        r = capture_settings_save(dir, s);
+        if (r < 0)
+                return r;
+
+        /* Replace the entry in memory too. */
+        for (; m->persisted && m->persisted[n]; n++)
+                if (strcmp(m->persisted[n]->interface, interface) == 0) {
+                        capture_settings_free(m->persisted[n]);
+                        m->persisted[n] = TAKE_PTR(s);
+                        return 0;
+                }
+        grown = realloc(m->persisted, (n + 2) * sizeof(CaptureSettings *));
+        if (!grown)
+                return -ENOMEM;
+        m->persisted = grown;
+        m->persisted[n] = TAKE_PTR(s);
+        m->persisted[n + 1] = NULL;
+        return 0;
+}
+
+bool manager_find_upload_target(Manager *m, const char *name) {
+        return false;
+}
+
+static int capture_start_enabled(Manager *m, const char *interface) {
+        const CaptureSettings *p = capture_settings_find(m->persisted, interface);
+        _cleanup_(capture_options_done) CaptureOptions o = {};
+        Capture *c;
+        int r;
+
+        c = manager_find_capture(m, interface);
+        if (c && capture_is_active(c))
+                return 0;
+
+        capture_options_init_default(&o);
+        r = manager_effective_options(m, interface, p ? &p->options : &o, p ? p->mask : 0, &o);
+        if (r < 0)
+                return r;
+
+        if (!c) {
+                r = manager_add_capture(m, interface, &c);
+                if (r < 0)
+                        return r;
+        }
+        if (p)
+                (void) capture_set_overrides(c, &p->options, p->mask);
+        r = capture_set_options(c, &o);
+        if (r < 0)
+                return r;
+
+        log_info("%s: enabled, starting.", interface);
+        return capture_transition(c, CAPTURE_EVENT_START);
+}
+
+void manager_start_enabled(Manager *m) {
+        for (size_t i = 0; m->persisted && m->persisted[i]; i++)
+                if (manager_is_enabled(m, m->persisted[i]->interface))
+                        (void) capture_start_enabled(m, m->persisted[i]->interface);
+
+        for (size_t i = 0; m->config->captures && m->config->captures[i]; i++)
+                if (manager_is_enabled(m, m->config->captures[i]->interface))
+                        (void) capture_start_enabled(m, m->config->captures[i]->interface);
+}
+
+static void on_interface_change(const char *name, bool present, void *userdata) {
+        Manager *m = userdata;
+        Capture *c;
+
+        if (!present)
+                return;  /* tcpdump notices by itself */
+        c = manager_find_capture(m, name);
+        if (c)
+                (void) capture_transition(c, CAPTURE_EVENT_INTERFACE_APPEARED);
+}
+
+int manager_reload(Manager *m) {
+        _cleanup_(config_freep) Config *config = NULL;
+        int r;
+
+        r = config_load(&config, m->config_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to reload the configuration, keeping the old one: %m");
+
+        if (strcmp(config->capture_directory, m->config->capture_directory) != 0) {
+                log_warning("CaptureDirectory= changed; it takes effect when the daemon restarts.");
+                r = free_and_strdup(&config->capture_directory, m->config->capture_directory);
+                if (r < 0)
+                        return r;
+        }
+
+        config_free(m->config);
+        m->config = TAKE_PTR(config);
+
+        for (Capture *c = m->captures; c; c = c->next) {
+                _cleanup_(capture_options_done) CaptureOptions o = {};
+
+                capture_options_init_default(&o);
+                r = manager_effective_options(m, c->interface, &c->overrides, c->override_mask, &o);
+                if (r < 0)
+                        return r;
+                if (capture_update_options(c, &o) == 0)
+                        log_debug("%s: options unchanged.", c->interface);
+                capture_set_enabled(c, manager_is_enabled(m, c->interface));
+        }
+
+        manager_start_enabled(m);
+        (void) sd_bus_emit_properties_changed(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE,
+                                              "CaptureDirectory", NULL);
+        log_info("Configuration reloaded.");
+        return 0;
+}
+
 int manager_start(Manager *m) {
+        _cleanup_(freep) char *persisted = NULL;
         int r;
 
         r = config_load(&m->config, m->config_dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to load configuration from %s: %m", m->config_dir);
+
+        persisted = persisted_directory(m);
+        if (!persisted)
+                return log_oom();
+        r = capture_settings_load_directory(persisted, &m->persisted);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the enabled captures from %s: %m", persisted);
+
+        r = netif_watch_new(&m->netif_watch, m->event, on_interface_change, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot follow interfaces with rtnetlink, waiting captures will poll: %m");
 
         r = post_rotate_new(&m->post_rotate, m->event, POST_ROTATE_MAX_CONCURRENT, on_post_rotate_done, m);
         if (r < 0)
@@ -201,5 +371,7 @@ int manager_start(Manager *m) {
 
         log_info("Listening on the system bus as %s; captures go to %s.",
                  CAPTURED_BUS_NAME, m->config->capture_directory);
+
+        manager_start_enabled(m);
         return 0;
 }

@@ -8,6 +8,7 @@
 #include "capture.h"
 #include "configuration.h"
 #include "guardian.h"
+#include "netif.h"
 #include "post-rotate.h"
 
 /* The daemon's state: event loop, bus, configuration and the captures. */
@@ -20,6 +21,8 @@ typedef struct Manager {
         Guardian *guardian;
         Capture *captures;        /* singly linked, in creation order */
         PostRotate *post_rotate;
+        NetifWatch *netif_watch;
+        CaptureSettings **persisted; /* <state_dir>/captures/: EnableCapture/DisableCapture */
         sd_event_source *disk_guard_timer;
         bool exiting;
 } Manager;
@@ -31,6 +34,28 @@ DEFINE_POINTER_CLEANUP(Manager, manager_free);
 /* Loads configuration, connects to the system bus, exports the objects and
  * takes the bus name. */
 int manager_start(Manager *m);
+
+/* Re-reads the configuration (SIGHUP): captures whose effective options
+ * changed restart, the others are not touched. */
+int manager_reload(Manager *m);
+
+/* Starts the captures that are enabled (EnableCapture, or Enabled=yes in
+ * capture.d/) and not running yet; those whose interface is missing wait. */
+void manager_start_enabled(Manager *m);
+
+/* Persists a capture as enabled (with the options given) or disabled. */
+int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
+                            const CaptureOptions *o, OptionMask mask);
+
+/* Whether a capture on interface starts with the daemon. */
+bool manager_is_enabled(Manager *m, const char *interface);
+
+/* The effective options of a capture: the configuration's, then the given ones. */
+int manager_effective_options(Manager *m, const char *interface, const CaptureOptions *given,
+                              OptionMask mask, CaptureOptions *ret);
+
+/* Whether an upload target of that name is configured. */
+bool manager_find_upload_target(Manager *m, const char *name);
 
 /* Stops every capture; the event loop exits once all have stopped. */
 void manager_begin_exit(Manager *m);
