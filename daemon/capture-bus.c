@@ -81,14 +81,16 @@ static int property_get_counter(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "t", value);
 }
 
-static int property_get_zero_u(sd_bus *bus, const char *path, const char *interface, const char *property,
-                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "u", 0u);
-}
+static int property_get_uploads(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Capture *c = userdata;
+        uint64_t succeeded = 0, failed = 0;
+        uint32_t pending = 0;
 
-static int property_get_zero_t(sd_bus *bus, const char *path, const char *interface, const char *property,
-                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "t", (uint64_t) 0);
+        upload_queue_get_counts(c->manager->uploads, c->interface, &pending, &succeeded, &failed);
+        if (strcmp(property, "UploadsPending") == 0)
+                return sd_bus_message_append(reply, "u", pending);
+        return sd_bus_message_append(reply, "t", strcmp(property, "UploadsSucceeded") == 0 ? succeeded : failed);
 }
 
 static int method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -159,9 +161,9 @@ static const sd_bus_vtable capture_vtable[] = {
         SD_BUS_PROPERTY("PacketsDropped", "t", property_get_counter, 0, CHANGE),
         SD_BUS_PROPERTY("Restarts", "u", NULL, offsetof(Capture, restarts), CHANGE),
         SD_BUS_PROPERTY("LastError", "s", property_get_string, offsetof(Capture, last_error), CHANGE),
-        SD_BUS_PROPERTY("UploadsPending", "u", property_get_zero_u, 0, CHANGE),
-        SD_BUS_PROPERTY("UploadsSucceeded", "t", property_get_zero_t, 0, CHANGE),
-        SD_BUS_PROPERTY("UploadsFailed", "t", property_get_zero_t, 0, CHANGE),
+        SD_BUS_PROPERTY("UploadsPending", "u", property_get_uploads, 0, CHANGE),
+        SD_BUS_PROPERTY("UploadsSucceeded", "t", property_get_uploads, 0, CHANGE),
+        SD_BUS_PROPERTY("UploadsFailed", "t", property_get_uploads, 0, CHANGE),
         SD_BUS_PROPERTY("UploadsDropped", "t", NULL, offsetof(Capture, uploads_dropped), CHANGE),
         SD_BUS_METHOD("Stop", "", "", method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Restart", "", "", method_restart, SD_BUS_VTABLE_UNPRIVILEGED),

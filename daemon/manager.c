@@ -46,6 +46,7 @@ Manager *manager_free(Manager *m) {
         }
 
         post_rotate_free(m->post_rotate);
+        upload_queue_free(m->uploads);
         netif_watch_free(m->netif_watch);
         capture_settings_vector_free(m->persisted);
         sd_event_source_disable_unref(m->disk_guard_timer);
@@ -123,6 +124,14 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
                                   "sst", c->interface, path, f->size);
         capture_emit_changed(c, "FilesCompleted", NULL);
 
+        if (!isempty(c->options.upload)) {
+                r = upload_queue_add(m->uploads, c->interface, path, c->options.upload);
+                if (r < 0)
+                        log_error_errno(r, "%s: cannot queue %s for upload to %s: %m", c->interface, path,
+                                        c->options.upload);
+                capture_emit_changed(c, "UploadsPending", NULL);
+        }
+
         if (m->config->post_rotate) {
                 r = post_rotate_queue(m->post_rotate, m->config->post_rotate, c->interface, path);
                 if (r > 0)
@@ -136,19 +145,50 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
 }
 
 void manager_file_deleted(Manager *m, Capture *c, const char *path) {
+        if (upload_queue_forget(m->uploads, path))
+                capture_emit_changed(c, "UploadsPending", NULL);
 }
 
 bool manager_file_is_pending_upload(Manager *m, const char *path) {
-        return false;
+        return upload_queue_is_pending(m->uploads, path);
 }
 
 const char *manager_file_upload_state(Manager *m, const char *path, const char **ret_detail) {
-        *ret_detail = "";
-        return "none";
+        const char *detail = NULL;
+        UploadState state = upload_queue_get_state(m->uploads, path, &detail);
+
+        *ret_detail = strempty(detail);
+        return upload_state_to_string(state);
+}
+
+static void on_upload_finished(void *userdata, const char *interface, const char *path, const char *target,
+                               bool success, bool final, const char *detail) {
+        Manager *m = userdata;
+        Capture *c = manager_find_capture(m, interface);
+
+        (void) sd_bus_emit_signal(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE, "UploadFinished",
+                                  "sssbs", interface, path, target, (int) success, strempty(detail));
+        if (!c)
+                return;
+        capture_emit_changed(c, "UploadsPending", "UploadsSucceeded", "UploadsFailed", NULL);
+        /* An uploaded file no longer holds retention back. */
+        if (final)
+                capture_files_enforce_retention(c);
+}
+
+static int load_upload_targets(Manager *m) {
+        UploadTarget **targets = NULL;
+        int r;
+
+        r = upload_targets_load(m->config_dir, &targets);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the upload targets: %m");
+        upload_queue_set_targets(m->uploads, targets);
+        return 0;
 }
 
 void manager_capture_settled(Manager *m) {
-        if (!m->exiting || sd_event_get_state(m->event) == SD_EVENT_FINISHED)
+        if (!m->exiting || m->exit_requested)
                 return;
 
         for (Capture *c = m->captures; c; c = c->next)
@@ -156,6 +196,7 @@ void manager_capture_settled(Manager *m) {
                         return;
 
         log_info("All captures stopped, exiting.");
+        m->exit_requested = true;
         (void) sd_event_exit(m->event, 0);
 }
 
@@ -235,7 +276,7 @@ int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
 }
 
 bool manager_find_upload_target(Manager *m, const char *name) {
-        return false;
+        return upload_queue_find_target(m->uploads, name) != NULL;
 }
 
 static int capture_start_enabled(Manager *m, const char *interface) {
@@ -306,6 +347,7 @@ int manager_reload(Manager *m) {
 
         config_free(m->config);
         m->config = TAKE_PTR(config);
+        (void) load_upload_targets(m);
 
         for (Capture *c = m->captures; c; c = c->next) {
                 _cleanup_(capture_options_done) CaptureOptions o = {};
@@ -341,6 +383,13 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load the enabled captures from %s: %m", persisted);
 
+        r = upload_queue_new(&m->uploads, m->event, m->state_dir, on_upload_finished, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up uploads: %m");
+        r = load_upload_targets(m);
+        if (r < 0)
+                return r;
+
         r = netif_watch_new(&m->netif_watch, m->event, on_interface_change, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot follow interfaces with rtnetlink, waiting captures will poll: %m");
@@ -371,6 +420,11 @@ int manager_start(Manager *m) {
 
         log_info("Listening on the system bus as %s; captures go to %s.",
                  CAPTURED_BUS_NAME, m->config->capture_directory);
+
+        /* Pending uploads resume (after the bus, so that their signals go out). */
+        r = upload_queue_load(m->uploads);
+        if (r < 0)
+                log_error_errno(r, "Failed to load the upload queue, pending uploads are not resumed: %m");
 
         manager_start_enabled(m);
         return 0;

@@ -10,6 +10,7 @@
 #include "guardian.h"
 #include "netif.h"
 #include "post-rotate.h"
+#include "upload-queue.h"
 
 /* The daemon's state: event loop, bus, configuration and the captures. */
 typedef struct Manager {
@@ -21,10 +22,12 @@ typedef struct Manager {
         Guardian *guardian;
         Capture *captures;        /* singly linked, in creation order */
         PostRotate *post_rotate;
+        UploadQueue *uploads;
         NetifWatch *netif_watch;
         CaptureSettings **persisted; /* <state_dir>/captures/: EnableCapture/DisableCapture */
         sd_event_source *disk_guard_timer;
-        bool exiting;
+        bool exiting;             /* stopping every capture */
+        bool exit_requested;      /* all stopped, the loop is told to end */
 } Manager;
 
 int manager_new(Manager **ret, const char *config_dir, const char *state_dir, Guardian *guardian);
