@@ -151,7 +151,7 @@ int capture_file_finish(const char *directory, const char *interface, const char
                         return -ENODATA;
                 }
                 if (truncated)
-                        log_warning("%s: %s ended in a partial packet (tcpdump did not exit cleanly); "
+                        log_capture(LOG_WARNING, 0, interface, "%s: %s ended in a partial packet (tcpdump did not exit cleanly); "
                                     "cut it to %llu bytes so that it reads whole.",
                                     interface, live_name, (unsigned long long) size);
         }
@@ -206,11 +206,11 @@ static void finish_one(Capture *c, const char *live_name, bool repair) {
         if (r == -ENOENT)
                 return;   /* finished already (a late event for it) */
         if (r == -ENODATA) {
-                log_info("%s: removed %s, which tcpdump never wrote to.", c->interface, live_name);
+                log_capture(LOG_INFO, 0, c->interface, "%s: removed %s, which tcpdump never wrote to.", c->interface, live_name);
                 return;
         }
         if (r < 0) {
-                log_error_errno(r, "%s: cannot finish %s/%s: %m", c->interface, c->directory, live_name);
+                log_capture(LOG_ERR, r, c->interface, "%s: cannot finish %s/%s: %m", c->interface, c->directory, live_name);
                 return;
         }
 
@@ -219,7 +219,7 @@ static void finish_one(Capture *c, const char *live_name, bool repair) {
                 capture_emit_changed(c, "CurrentFile", NULL);
         }
 
-        log_debug("%s: finished %s (%llu bytes).", c->interface, name, (unsigned long long) size);
+        log_capture(LOG_DEBUG, 0, c->interface, "%s: finished %s (%llu bytes).", c->interface, name, (unsigned long long) size);
         file_completed(c, name, size, completed_at);
 }
 
@@ -229,7 +229,7 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
         if (event->mask & IN_Q_OVERFLOW) {
                 /* Events were lost: look at what is there. Files tcpdump
                  * still writes are left alone; the others are closed. */
-                log_warning("%s: inotify queue overflowed, rescanning %s.", c->interface, c->directory);
+                log_capture(LOG_WARNING, 0, c->interface, "%s: inotify queue overflowed, rescanning %s.", c->interface, c->directory);
                 if (c->pid <= 0)
                         capture_files_finish_leftovers(c);
                 return 0;
@@ -283,7 +283,7 @@ int capture_files_open(Capture *c) {
 
         r = scan_directory(c);
         if (r < 0)
-                return log_error_errno(r, "%s: cannot read %s: %m", c->interface, c->directory);
+                return log_capture(LOG_ERR, r, c->interface, "%s: cannot read %s: %m", c->interface, c->directory);
 
         if (c->inotify_source)
                 return 0;
@@ -292,7 +292,7 @@ int capture_files_open(Capture *c) {
                                  IN_CREATE | IN_CLOSE_WRITE | IN_ONLYDIR | IN_EXCL_UNLINK,
                                  on_directory_event, c);
         if (r < 0)
-                return log_error_errno(r, "%s: cannot watch %s: %m", c->interface, c->directory);
+                return log_capture(LOG_ERR, r, c->interface, "%s: cannot watch %s: %m", c->interface, c->directory);
 
         /* Before the child exit event, so that a rotation's close is seen first. */
         (void) sd_event_source_set_priority(c->inotify_source, SD_EVENT_PRIORITY_NORMAL - 1);
@@ -334,9 +334,9 @@ int capture_files_delete(Capture *c, size_t i, const char *reason) {
                 return -ENOMEM;
 
         if (unlink(path) < 0 && errno != ENOENT)
-                return log_error_errno(errno, "%s: cannot delete %s: %m", c->interface, path);
+                return log_capture(LOG_ERR, errno, c->interface, "%s: cannot delete %s: %m", c->interface, path);
 
-        log_info("%s: deleted %s (%s).", c->interface, c->files.files[i].name, reason);
+        log_capture(LOG_INFO, 0, c->interface, "%s: deleted %s (%s).", c->interface, c->files.files[i].name, reason);
         manager_file_deleted(c->manager, c, path);
         file_index_remove(&c->files, i);
         return 0;

@@ -171,7 +171,7 @@ int capture_update_options(Capture *c, const CaptureOptions *o) {
         emit_options_changed(c);
 
         if (capture_is_active(c)) {
-                log_info("%s: options changed, restarting tcpdump.", c->interface);
+                log_capture(LOG_INFO, 0, c->interface, "%s: options changed, restarting tcpdump.", c->interface);
                 (void) capture_transition(c, CAPTURE_EVENT_RESTART);
         }
         return 1;
@@ -213,7 +213,7 @@ static void set_state(Capture *c, CaptureState state) {
         if (c->state == state)
                 return;
 
-        log_info("%s: %s → %s", c->interface, capture_state_to_string(c->state), capture_state_to_string(state));
+        log_capture(LOG_INFO, 0, c->interface, "%s: %s → %s", c->interface, capture_state_to_string(c->state), capture_state_to_string(state));
         c->state = state;
         capture_emit_changed(c, "State", NULL);
 }
@@ -245,7 +245,7 @@ static void send_reply(Capture *c, const PendingReply *p, const sd_bus_error *er
         else
                 r = sd_bus_reply_method_return(p->message, NULL);
         if (r < 0)
-                log_warning_errno(r, "%s: failed to send a method reply: %m", c->interface);
+                log_capture(LOG_WARNING, r, c->interface, "%s: failed to send a method reply: %m", c->interface);
 }
 
 /* Replies to the callers waiting for the current state (or, with an error,
@@ -335,14 +335,14 @@ static int prepare_directory(Capture *c) {
 static void handle_stderr_line(Capture *c, const char *line) {
         switch (tcpdump_parse_line(line, &c->statistics)) {
         case TCPDUMP_LINE_LISTENING:
-                log_info("%s: %s", c->interface, line);
+                log_capture(LOG_INFO, 0, c->interface, "%s: %s", c->interface, line);
                 (void) capture_transition(c, CAPTURE_EVENT_READY);
                 break;
         case TCPDUMP_LINE_STATISTICS:
                 capture_emit_changed(c, "PacketsCaptured", "PacketsReceived", "PacketsDropped", NULL);
                 break;
         case TCPDUMP_LINE_OTHER:
-                log_notice("%s: %s", c->interface, line);
+                log_capture(LOG_NOTICE, 0, c->interface, "%s: %s", c->interface, line);
                 (void) free_and_strdup(&c->last_stderr_line, line);
                 break;
         }
@@ -416,7 +416,7 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         bool expected = c->state == CAPTURE_STOPPING;
 
         drain_stderr(c, true);
-        log_info("%s: tcpdump (PID %d) %s %d.", c->interface, (int) si->si_pid,
+        log_capture(LOG_INFO, 0, c->interface, "%s: tcpdump (PID %d) %s %d.", c->interface, (int) si->si_pid,
                  si->si_code == CLD_EXITED ? "exited with status" : "was killed by signal", si->si_status);
 
         if (!expected)
@@ -525,16 +525,16 @@ static int spawn(Capture *c) {
         if (r < 0) {
                 (void) kill(pid, SIGKILL);
                 c->pid = 0;
-                return log_error_errno(r, "%s: cannot watch tcpdump: %m", c->interface);
+                return log_capture(LOG_ERR, r, c->interface, "%s: cannot watch tcpdump: %m", c->interface);
         }
 
         r = sd_event_add_io(c->manager->event, &c->stderr_source, stderr_fd, EPOLLIN, on_stderr, c);
         if (r < 0)
-                return log_error_errno(r, "%s: cannot read tcpdump's stderr: %m", c->interface);
+                return log_capture(LOG_ERR, r, c->interface, "%s: cannot read tcpdump's stderr: %m", c->interface);
         (void) sd_event_source_set_io_fd_own(c->stderr_source, true);
         TAKE_FD(stderr_fd);
 
-        log_info("%s: started tcpdump as PID %d.", c->interface, (int) pid);
+        log_capture(LOG_INFO, 0, c->interface, "%s: started tcpdump as PID %d.", c->interface, (int) pid);
         capture_emit_changed(c, "MainPID", NULL);
         return 0;
 }
@@ -667,7 +667,7 @@ static void schedule_restart(Capture *c) {
         c->failures_in_row++;
 
         if (c->failures_in_row > MAX_FAILURES_IN_ROW) {
-                log_error("%s: tcpdump failed %u times in a row, giving up.", c->interface, MAX_FAILURES_IN_ROW);
+                log_capture(LOG_ERR, 0, c->interface, "%s: tcpdump failed %u times in a row, giving up.", c->interface, MAX_FAILURES_IN_ROW);
                 enter_failed(c);
                 return;
         }
@@ -752,7 +752,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
 
         case CAPTURE_EVENT_INTERFACE_APPEARED:
                 if (c->state == CAPTURE_WAITING) {
-                        log_info("%s: the interface is back.", c->interface);
+                        log_capture(LOG_INFO, 0, c->interface, "%s: the interface is back.", c->interface);
                         c->failures_in_row = 0;
                         enter_starting(c);
                 }
@@ -761,7 +761,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
         case CAPTURE_EVENT_TIMER:
                 switch (c->state) {
                 case CAPTURE_STOPPING:
-                        log_warning("%s: tcpdump did not stop in time, killing it.", c->interface);
+                        log_capture(LOG_WARNING, 0, c->interface, "%s: tcpdump did not stop in time, killing it.", c->interface);
                         if (c->pid > 0)
                                 (void) kill(c->pid, SIGKILL);
                         break;

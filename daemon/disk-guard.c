@@ -102,7 +102,7 @@ static void report_low_space(Manager *m, const DiskState *d, bool low) {
                         capture_set_last_error(c, "Disk space low: %" PRIu64 " bytes free, %" PRIu64
                                                " needed; nothing left to delete", d->free, d->min_free + d->headroom);
                 } else
-                        log_info("%s: disk space is sufficient again.", c->interface);
+                        log_capture(LOG_INFO, 0, c->interface, "%s: disk space is sufficient again.", c->interface);
         }
 }
 
@@ -144,7 +144,7 @@ void disk_guard_check(Manager *m) {
                 size = c->files.files[i].size;
                 if (pending) {
                         c->uploads_dropped++;
-                        log_warning("%s: the disk guard deletes %s before its upload.", c->interface,
+                        log_capture(LOG_WARNING, 0, c->interface, "%s: the disk guard deletes %s before its upload.", c->interface,
                                     c->files.files[i].name);
                         capture_emit_changed(c, "UploadsDropped", NULL);
                 }

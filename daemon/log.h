@@ -5,20 +5,37 @@
 
 #include "macro.h"
 
-/* Logs one line to stderr with a "<N>" syslog priority prefix, the form
- * journald and systemd understand. Returns -abs(error) so that callers can
- * `return log_error_errno(r, ...)`. */
-int log_internal(int priority, int error, const char *format, ...) _printf_(3, 4);
+/* Logging: structured journal records (sd_journal_sendv) when journald
+ * reads our stderr, else one line on stderr with a "<N>" syslog priority
+ * prefix. Returns -abs(error), so that callers can
+ * `return log_error_errno(r, ...)`; %m stands for that error. */
+
+typedef struct LogFields {
+        const char *interface;   /* CAPTURE_INTERFACE= */
+        const char *file;        /* CAPTURE_FILE= */
+        const char *target;      /* UPLOAD_TARGET= */
+} LogFields;
+
+int log_internal(int priority, int error, const LogFields *fields, const char *format, ...) _printf_(4, 5);
 
 void log_set_max_level(int level);
 
-#define log_debug(...)   log_internal(LOG_DEBUG, 0, __VA_ARGS__)
-#define log_info(...)    log_internal(LOG_INFO, 0, __VA_ARGS__)
-#define log_notice(...)  log_internal(LOG_NOTICE, 0, __VA_ARGS__)
-#define log_warning(...) log_internal(LOG_WARNING, 0, __VA_ARGS__)
-#define log_error(...)   log_internal(LOG_ERR, 0, __VA_ARGS__)
+#define log_debug(...)   log_internal(LOG_DEBUG, 0, NULL, __VA_ARGS__)
+#define log_info(...)    log_internal(LOG_INFO, 0, NULL, __VA_ARGS__)
+#define log_notice(...)  log_internal(LOG_NOTICE, 0, NULL, __VA_ARGS__)
+#define log_warning(...) log_internal(LOG_WARNING, 0, NULL, __VA_ARGS__)
+#define log_error(...)   log_internal(LOG_ERR, 0, NULL, __VA_ARGS__)
 
-#define log_warning_errno(e, ...) log_internal(LOG_WARNING, (e), __VA_ARGS__)
-#define log_error_errno(e, ...)   log_internal(LOG_ERR, (e), __VA_ARGS__)
+#define log_warning_errno(e, ...) log_internal(LOG_WARNING, (e), NULL, __VA_ARGS__)
+#define log_error_errno(e, ...)   log_internal(LOG_ERR, (e), NULL, __VA_ARGS__)
 
-#define log_oom() log_internal(LOG_ERR, ENOMEM, "Out of memory.")
+#define log_oom() log_internal(LOG_ERR, ENOMEM, NULL, "Out of memory.")
+
+/* With journal fields: log_capture(LOG_INFO, 0, c->interface, "...", ...) and so on. */
+#define log_capture(priority, error, iface, ...) \
+        log_internal((priority), (error), &(const LogFields) { .interface = (iface) }, __VA_ARGS__)
+#define log_capture_file(priority, error, iface, path, ...) \
+        log_internal((priority), (error), &(const LogFields) { .interface = (iface), .file = (path) }, __VA_ARGS__)
+#define log_upload(priority, error, iface, path, tgt, ...) \
+        log_internal((priority), (error), \
+                     &(const LogFields) { .interface = (iface), .file = (path), .target = (tgt) }, __VA_ARGS__)

@@ -119,7 +119,8 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
                 return;
         }
 
-        log_info("%s: finished %s (%llu bytes).", c->interface, path, (unsigned long long) f->size);
+        log_capture_file(LOG_INFO, 0, c->interface, path, "%s: finished %s (%llu bytes).", c->interface, path,
+                         (unsigned long long) f->size);
         (void) sd_bus_emit_signal(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE, "FileCompleted",
                                   "sst", c->interface, path, f->size);
         capture_emit_changed(c, "FilesCompleted", NULL);
@@ -127,7 +128,7 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
         if (!isempty(c->options.upload)) {
                 r = upload_queue_add(m->uploads, c->interface, path, c->options.upload);
                 if (r < 0)
-                        log_error_errno(r, "%s: cannot queue %s for upload to %s: %m", c->interface, path,
+                        log_capture(LOG_ERR, r, c->interface, "%s: cannot queue %s for upload to %s: %m", c->interface, path,
                                         c->options.upload);
                 capture_emit_changed(c, "UploadsPending", NULL);
         }
@@ -137,7 +138,7 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
                 if (r > 0)
                         f->busy++;
                 else if (r < 0)
-                        log_error_errno(r, "%s: cannot run ExecPostRotate on %s: %m", c->interface, path);
+                        log_capture(LOG_ERR, r, c->interface, "%s: cannot run ExecPostRotate on %s: %m", c->interface, path);
         }
 
         capture_files_enforce_retention(c);
@@ -357,7 +358,7 @@ int manager_reload(Manager *m) {
                 if (r < 0)
                         return r;
                 if (capture_update_options(c, &o) == 0)
-                        log_debug("%s: options unchanged.", c->interface);
+                        log_capture(LOG_DEBUG, 0, c->interface, "%s: options unchanged.", c->interface);
                 capture_set_enabled(c, manager_is_enabled(m, c->interface));
         }
 
