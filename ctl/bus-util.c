@@ -33,12 +33,15 @@ int bus_connect(sd_bus **ret, const char *host, bool ask_password) {
         return 0;
 }
 
-/* "what" alone, or "what: <daemon's message>" unless that only repeats it. */
+/* "what: <daemon's message>", or the daemon's message alone when it already
+ * says "what" (e.g. "No such upload target 'x'"), or "what" alone. */
 static void log_error_with_message(const char *what, const sd_bus_error *error) {
         const char *message = error->message;
 
-        if (!message || message[0] == '\0' || strncasecmp(message, what, strlen(what)) == 0)
+        if (!message || message[0] == '\0')
                 log_error("%s", what);
+        else if (strncasecmp(message, what, strlen(what)) == 0)
+                log_error("%s", message);
         else
                 log_error("%s: %s", what, message);
 }
