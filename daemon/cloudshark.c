@@ -8,6 +8,7 @@
 
 #include "cloudshark.h"
 #include "log.h"
+#include "strv.h"
 
 /* Answers are small JSON documents; anything bigger is not CloudShark. */
 #define RESPONSE_MAX (1024 * 1024)
@@ -86,12 +87,6 @@ char *cloudshark_capture_url(const char *base, const char *id) {
         if (asprintf(&url, "%s/captures/%s", base, encoded) < 0)
                 return NULL;
         return url;
-}
-
-void cloudshark_ids_free(char **ids) {
-        for (char **p = ids; p && *p; p++)
-                free(*p);
-        free(ids);
 }
 
 static int set_error(char **ret_error, const char *message) {
@@ -211,7 +206,7 @@ int cloudshark_parse_search_response(const char *body, size_t size, const char *
 
                 ids[k] = strdup(id);
                 if (!ids[k]) {
-                        cloudshark_ids_free(ids);
+                        strv_free(ids);
                         return -ENOMEM;
                 }
                 k++;
@@ -247,6 +242,10 @@ struct CloudsharkJob {
         void *userdata;
 };
 
+/* With the journal fields of the file and target. */
+#define log_job(j, priority, error, ...) \
+        log_upload((priority), (error), NULL, (j)->path, (j)->target->name, __VA_ARGS__)
+
 static void job_end_request(CloudsharkJob *j) {
         curl_event_remove(j->curl, j->easy);
         if (j->easy)
@@ -266,7 +265,7 @@ CloudsharkJob *cloudshark_job_free(CloudsharkJob *j) {
         free(j->path);
         free(j->filename);
         free(j->id);
-        cloudshark_ids_free(j->old_ids);
+        strv_free(j->old_ids);
         free(j);
         return NULL;
 }
@@ -318,10 +317,10 @@ static int job_start_request(CloudsharkJob *j, CloudsharkStep step, const char *
                         c = curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, 0L);
         }
         if (c != CURLE_OK)
-                return log_warning_errno(EIO, "Failed to set up the %s request to %s: %s",
-                                         step_name(step), log_url, curl_easy_strerror(c));
+                return log_job(j, LOG_WARNING, EIO, "Failed to set up the %s request to %s: %s",
+                               step_name(step), log_url, curl_easy_strerror(c));
 
-        log_debug("%s %s (%s)", post ? "POST" : "GET", log_url, j->filename);
+        log_job(j, LOG_DEBUG, 0, "%s %s (%s)", post ? "POST" : "GET", log_url, j->filename);
         return curl_event_add(j->curl, j->easy, on_request_done, j);
 }
 
@@ -361,7 +360,8 @@ static int job_start_upload(CloudsharkJob *j) {
         if (c == CURLE_OK)
                 c = curl_mime_type(part, "application/vnd.tcpdump.pcap");
         if (c != CURLE_OK)
-                return log_warning_errno(EIO, "Failed to attach %s to the upload: %s", j->path, curl_easy_strerror(c));
+                return log_job(j, LOG_WARNING, EIO, "Failed to attach %s to the upload: %s",
+                               j->path, curl_easy_strerror(c));
 
         r = add_text_part(j->mime, "filename", j->filename);
         if (r >= 0 && t->tags && t->tags[0])
@@ -422,22 +422,23 @@ static int job_continue_replace(CloudsharkJob *j, const char *failure) {
         case STEP_UPLOAD:
                 r = job_start_search(j);
                 if (r < 0)
-                        log_warning_errno(r, "Upload target %s: cannot search for older copies of %s: %m", name, j->filename);
+                        log_job(j, LOG_WARNING, r, "Upload target %s: cannot search for older copies of %s: %m",
+                                name, j->filename);
                 return r >= 0;
 
         case STEP_SEARCH: {
                 _cleanup_(freep) char *error = NULL;
 
                 if (failure) {
-                        log_warning("Upload target %s: searching for older copies of %s failed, keeping them: %s",
-                                    name, j->filename, failure);
+                        log_job(j, LOG_WARNING, 0, "Upload target %s: searching for older copies of %s failed, keeping them: %s",
+                                name, j->filename, failure);
                         return 0;
                 }
                 r = cloudshark_parse_search_response(j->response.data, j->response.size, j->filename, j->id,
                                                      &j->old_ids, &error);
                 if (r < 0) {
-                        log_warning("Upload target %s: searching for older copies of %s failed, keeping them: %s",
-                                    name, j->filename, error ? error : strerror(-r));
+                        log_job(j, LOG_WARNING, 0, "Upload target %s: searching for older copies of %s failed, keeping them: %s",
+                                name, j->filename, error ? error : strerror(-r));
                         return 0;
                 }
                 break;
@@ -445,11 +446,11 @@ static int job_continue_replace(CloudsharkJob *j, const char *failure) {
 
         case STEP_DELETE:
                 if (failure)
-                        log_warning("Upload target %s: failed to delete older copy %s of %s: %s",
-                                    name, j->old_ids[j->next_old - 1], j->filename, failure);
+                        log_job(j, LOG_WARNING, 0, "Upload target %s: failed to delete older copy %s of %s: %s",
+                                name, j->old_ids[j->next_old - 1], j->filename, failure);
                 else
-                        log_info("Upload target %s: deleted older copy %s of %s.",
-                                 name, j->old_ids[j->next_old - 1], j->filename);
+                        log_job(j, LOG_INFO, 0, "Upload target %s: deleted older copy %s of %s.",
+                                name, j->old_ids[j->next_old - 1], j->filename);
                 break;
         }
 
@@ -457,7 +458,7 @@ static int job_continue_replace(CloudsharkJob *j, const char *failure) {
                 return 0;
         r = job_start_next_delete(j);
         if (r < 0)
-                log_warning_errno(r, "Upload target %s: cannot delete older copies of %s: %m", name, j->filename);
+                log_job(j, LOG_WARNING, r, "Upload target %s: cannot delete older copies of %s: %m", name, j->filename);
         return r >= 0;
 }
 

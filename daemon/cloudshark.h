@@ -31,7 +31,8 @@ int cloudshark_parse_upload_response(const char *body, size_t size, char **ret_i
 /* Reads {"captures": [{"id": ..., "filename": ...}, ...]} and returns the
  * NULL-terminated ids of the captures named filename, except keep_id. A
  * capture without "filename" is trusted to match (the server searched by
- * name); one with a different name is not ours to delete. */
+ * name); one with a different name is not ours to delete. Free with
+ * strv_free(). */
 int cloudshark_parse_search_response(const char *body, size_t size, const char *filename, const char *keep_id,
                                      char ***ret_ids, char **ret_error);
 
@@ -54,5 +55,3 @@ int cloudshark_job_start(CloudsharkJob **ret, CurlEvent *curl, const UploadTarge
 /* Aborts whatever request is running; no callback is called. */
 CloudsharkJob *cloudshark_job_free(CloudsharkJob *j);
 DEFINE_POINTER_CLEANUP(CloudsharkJob, cloudshark_job_free);
-
-void cloudshark_ids_free(char **ids);

@@ -389,12 +389,18 @@ static void entry_transition(UploadEntry *e, UploadEvent event, const char *deta
         }
 
         if (next == UPLOAD_DONE)
-                log_info("Uploaded %s to %s: %s", e->path, e->target, strempty(detail));
+                log_upload(LOG_INFO, 0, e->interface, e->path, e->target,
+                           "Uploaded %s to %s: %s", e->path, e->target, strempty(detail));
+        else if (next == UPLOAD_FAILED && e->attempts == 0)
+                log_upload(LOG_WARNING, 0, e->interface, e->path, e->target,
+                           "Giving up uploading %s to %s: %s", e->path, e->target, strempty(detail));
         else if (next == UPLOAD_FAILED)
-                log_warning("Giving up uploading %s to %s after %u attempt%s: %s", e->path, e->target,
-                            e->attempts, e->attempts == 1 ? "" : "s", strempty(detail));
+                log_upload(LOG_WARNING, 0, e->interface, e->path, e->target,
+                           "Giving up uploading %s to %s after %u attempt%s: %s", e->path, e->target,
+                           e->attempts, e->attempts == 1 ? "" : "s", strempty(detail));
         else
-                log_notice("Uploading %s to %s failed (attempt %u of %u), retrying in %.1f s: %s",
+                log_upload(LOG_NOTICE, 0, e->interface, e->path, e->target,
+                           "Uploading %s to %s failed (attempt %u of %u), retrying in %.3g s: %s",
                            e->path, e->target, e->attempts, q->max_attempts,
                            (double) (e->next_attempt_usec - now_usec()) / USEC_PER_SEC, strempty(detail));
 
@@ -450,7 +456,8 @@ static void entry_start(UploadEntry *e, const UploadTarget *t) {
         }
 
         entry_transition(e, UPLOAD_EVENT_START, NULL);
-        log_debug("Uploading %s to %s (attempt %u).", e->path, t->name, e->attempts);
+        log_upload(LOG_DEBUG, 0, e->interface, e->path, e->target,
+                   "Uploading %s to %s (attempt %u).", e->path, e->target, e->attempts);
 
         switch (t->type) {
         case UPLOAD_TARGET_CLOUDSHARK:
@@ -649,7 +656,8 @@ static int load_entry(UploadQueue *q, json_object *o) {
         if (queue_find(q, path))
                 return 0;
         if (access(path, F_OK) < 0) {
-                log_info("%s is gone, forgetting its upload (%s).", path, upload_state_to_string(state));
+                log_upload(LOG_INFO, 0, interface, path, target,
+                           "%s is gone, forgetting its upload (%s).", path, upload_state_to_string(state));
                 return 0;
         }
 
@@ -667,7 +675,7 @@ static int load_entry(UploadQueue *q, json_object *o) {
         queue_append(q, e);
 
         if (state == UPLOAD_UPLOADING) {
-                log_info("Resuming the upload of %s to %s.", path, target);
+                log_upload(LOG_INFO, 0, interface, path, target, "Resuming the upload of %s to %s.", path, target);
                 entry_transition(e, UPLOAD_EVENT_RESUME, NULL);
         }
         return 1;
@@ -726,9 +734,10 @@ int upload_queue_add(UploadQueue *q, const char *interface, const char *path, co
         queue_append(q, e);
 
         if (!queue_target(q, target, NULL))
-                log_warning("Queued %s for upload target %s, which does not exist (yet).", path, target);
+                log_upload(LOG_WARNING, 0, interface, path, target,
+                           "Queued %s for upload target %s, which does not exist (yet).", path, target);
         else
-                log_debug("Queued %s for upload to %s.", path, target);
+                log_upload(LOG_DEBUG, 0, interface, path, target, "Queued %s for upload to %s.", path, target);
 
         (void) queue_save(q);
         queue_wake_at(q, 0);
@@ -763,7 +772,8 @@ bool upload_queue_forget(UploadQueue *q, const char *path) {
 
         pending = e->state == UPLOAD_PENDING || e->state == UPLOAD_UPLOADING;
         if (e->state == UPLOAD_UPLOADING)
-                log_notice("Aborting the upload of %s: the file is going away.", path);
+                log_upload(LOG_NOTICE, 0, e->interface, path, e->target,
+                           "Aborting the upload of %s: the file is going away.", path);
         queue_remove(q, e);  /* frees the job, which aborts its transfer */
         (void) queue_save(q);
         queue_wake_at(q, 0);

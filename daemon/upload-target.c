@@ -265,8 +265,10 @@ static int resolve_token(TargetParser *p, const char *path) {
                         log_debug("Upload target %s: token from credential upload-%s.", p->target->name, p->target->name);
                         return 0;
                 }
-                if (r != -ENOENT)
-                        log_warning_errno(r, "Failed to read credential upload-%s, ignoring: %m", p->target->name);
+                if (r == -ENODATA)
+                        log_warning("Credential upload-%s is empty, ignoring it.", p->target->name);
+                else if (r != -ENOENT)
+                        log_warning_errno(r, "Cannot read credential upload-%s, ignoring it: %m", p->target->name);
         }
 
         if (p->token_file) {
@@ -275,7 +277,8 @@ static int resolve_token(TargetParser *p, const char *path) {
                         warn_if_world_readable(p->token_file, "TokenFile");
                         return 0;
                 }
-                return log_warning_errno(r, "%s: failed to read TokenFile %s: %m", path, p->token_file);
+                return log_warning_errno(r, "%s: cannot read TokenFile %s (%m), skipping upload target %s.",
+                                         path, p->token_file, p->target->name);
         }
 
         if (p->token) {
@@ -324,7 +327,7 @@ int upload_target_load_file(const char *path, const char *name, UploadTarget **r
                 return log_warning_errno(r, "%s: no token (Token=, TokenFile= or credential upload-%s), skipping upload target %s.",
                                          path, name, name);
         if (r < 0)
-                return log_warning_errno(r, "Skipping upload target %s.", name);
+                return r;
 
         *ret = TAKE_PTR(p.target);
         return 0;
@@ -465,6 +468,11 @@ char *upload_target_describe_failure(const UploadTarget *t, CURL *easy, CURLcode
                         message = strdup(strerror((int) os_errno));
                 else
                         message = strdup("Could not connect to the server");
+                break;
+        case CURLE_PARTIAL_FILE:
+                if (asprintf(&message, "Truncated response (%s)",
+                             errbuf && errbuf[0] ? errbuf : curl_easy_strerror(result)) < 0)
+                        return NULL;
                 break;
         default:
                 if (asprintf(&message, "%s", errbuf && errbuf[0] ? errbuf : curl_easy_strerror(result)) < 0)
