@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+
+#include "upload-target.h"
+
+#define USEC_PER_SEC 1000000ULL
+
+typedef struct Fixture {
+        char *dir;
+        UploadTarget **targets;
+} Fixture;
+
+static void write_file(Fixture *f, const char *name, const char *contents, int mode) {
+        g_autofree char *path = g_build_filename(f->dir, name, NULL);
+        g_autofree char *parent = g_path_get_dirname(path);
+
+        g_assert_cmpint(g_mkdir_with_parents(parent, 0755), ==, 0);
+        g_assert_true(g_file_set_contents(path, contents, -1, NULL));
+        g_assert_cmpint(g_chmod(path, mode), ==, 0);
+}
+
+static void setup(Fixture *f, gconstpointer data) {
+        f->dir = g_dir_make_tmp("test-upload-target-XXXXXX", NULL);
+        g_assert_nonnull(f->dir);
+        g_unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+static void teardown(Fixture *f, gconstpointer data) {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+
+        upload_targets_free(f->targets);
+        g_assert_cmpint(system(cmd), ==, 0);
+        g_free(f->dir);
+        g_unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+static size_t load(Fixture *f) {
+        size_t n = 0;
+
+        upload_targets_free(f->targets);
+        f->targets = NULL;
+        g_assert_cmpint(upload_targets_load(f->dir, &f->targets), ==, 0);
+        g_assert_nonnull(f->targets);
+        while (f->targets[n])
+                n++;
+        return n;
+}
+
+static void test_no_directory(Fixture *f, gconstpointer data) {
+        g_assert_cmpuint(load(f), ==, 0);
+}
+
+static void test_all_keys(Fixture *f, gconstpointer data) {
+        const UploadTarget *t;
+
+        write_file(f, "upload.d/lab.conf",
+                   "[Upload]\n"
+                   "Type=cloudshark\n"
+                   "URL=https://cloudshark.example.com/\n"
+                   "Token=0123456789abcdef\n"
+                   "Tags=site-a,router 1\n"
+                   "ReplaceExisting=yes\n"
+                   "MaxConcurrent=5\n"
+                   "Timeout=60\n"
+                   "CAFile=/etc/ssl/lab-ca.pem\n", 0600);
+
+        g_assert_cmpuint(load(f), ==, 1);
+        t = f->targets[0];
+        g_assert_cmpstr(t->name, ==, "lab");
+        g_assert_cmpint(t->type, ==, UPLOAD_TARGET_CLOUDSHARK);
+        g_assert_cmpstr(t->url, ==, "https://cloudshark.example.com");
+        g_assert_cmpstr(t->token, ==, "0123456789abcdef");
+        g_assert_cmpstr(t->tags, ==, "site-a,router 1");
+        g_assert_true(t->replace_existing);
+        g_assert_cmpuint(t->max_concurrent, ==, 5);
+        g_assert_cmpuint(t->timeout_usec, ==, 60 * USEC_PER_SEC);
+        g_assert_cmpstr(t->ca_file, ==, "/etc/ssl/lab-ca.pem");
+}
+
+static void test_defaults_and_bad_lines(Fixture *f, gconstpointer data) {
+        const UploadTarget *t;
+
+        /* Each bad line is skipped; the rest of the file still loads. */
+        write_file(f, "upload.d/cs.conf",
+                   "[Upload]\n"
+                   "Type=CloudShark\n"
+                   "URL=http://127.0.0.1:8080\n"
+                   "Token=t\n"
+                   "MaxConcurrent=0\n"
+                   "MaxConcurrent=65\n"
+                   "Timeout=soon\n"
+                   "ReplaceExisting=maybe\n"
+                   "CAFile=relative.pem\n"
+                   "URL=ftp://elsewhere\n"
+                   "Colour=blue\n"
+                   "not a key value line\n"
+                   "[Other]\n"
+                   "Key=value\n", 0600);
+
+        g_assert_cmpuint(load(f), ==, 1);
+        t = f->targets[0];
+        g_assert_cmpstr(t->url, ==, "http://127.0.0.1:8080");
+        g_assert_cmpstr(t->tags, ==, "");
+        g_assert_false(t->replace_existing);
+        g_assert_cmpuint(t->max_concurrent, ==, UPLOAD_TARGET_DEFAULT_MAX_CONCURRENT);
+        g_assert_cmpuint(t->timeout_usec, ==, UPLOAD_TARGET_DEFAULT_TIMEOUT_SEC * USEC_PER_SEC);
+        g_assert_null(t->ca_file);
+}
+
+static void test_unusable_files_skipped(Fixture *f, gconstpointer data) {
+        write_file(f, "upload.d/a-unknown-type.conf", "[Upload]\nType=s3\nURL=https://x\nToken=t\n", 0600);
+        write_file(f, "upload.d/b-no-type.conf", "[Upload]\nURL=https://x\nToken=t\n", 0600);
+        write_file(f, "upload.d/c-no-url.conf", "[Upload]\nType=cloudshark\nToken=t\n", 0600);
+        write_file(f, "upload.d/d-bad-url.conf", "[Upload]\nType=cloudshark\nURL=file:///etc/passwd\nToken=t\n", 0600);
+        write_file(f, "upload.d/e-no-token.conf", "[Upload]\nType=cloudshark\nURL=https://x\n", 0600);
+        write_file(f, "upload.d/f-missing-token-file.conf",
+                   "[Upload]\nType=cloudshark\nURL=https://x\nTokenFile=/nonexistent/token\n", 0600);
+        write_file(f, "upload.d/bad name.conf", "[Upload]\nType=cloudshark\nURL=https://x\nToken=t\n", 0600);
+        write_file(f, "upload.d/not-a-conf.txt", "[Upload]\nType=cloudshark\nURL=https://x\nToken=t\n", 0600);
+        write_file(f, "upload.d/z-good.conf", "[Upload]\nType=cloudshark\nURL=https://x\nToken=t\n", 0600);
+
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpstr(f->targets[0]->name, ==, "z-good");
+}
+
+static void test_token_sources(Fixture *f, gconstpointer data) {
+        g_autofree char *token_file = g_build_filename(f->dir, "secret", NULL);
+        g_autofree char *credentials = g_build_filename(f->dir, "credentials", NULL);
+        g_autofree char *config = g_strdup_printf("[Upload]\nType=cloudshark\nURL=https://x\n"
+                                                  "Token=from-config\nTokenFile=%s\n", token_file);
+
+        write_file(f, "upload.d/cs.conf", "[Upload]\nType=cloudshark\nURL=https://x\nToken=from-config\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpstr(f->targets[0]->token, ==, "from-config");
+
+        /* TokenFile= wins over Token=; the line end is not part of it. */
+        write_file(f, "secret", "from-file  \n", 0600);
+        write_file(f, "upload.d/cs.conf", config, 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpstr(f->targets[0]->token, ==, "from-file");
+
+        /* The credential wins over both; another target's is not used. */
+        write_file(f, "credentials/upload-other", "not-ours\n", 0600);
+        g_setenv("CREDENTIALS_DIRECTORY", credentials, true);
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpstr(f->targets[0]->token, ==, "from-file");
+
+        write_file(f, "credentials/upload-cs", "from-credential", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpstr(f->targets[0]->token, ==, "from-credential");
+
+        /* A credential alone is enough. */
+        write_file(f, "upload.d/cs.conf", "[Upload]\nType=cloudshark\nURL=https://x\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpstr(f->targets[0]->token, ==, "from-credential");
+
+        /* An empty token file is no token. */
+        write_file(f, "credentials/upload-cs", "\n", 0600);
+        g_assert_cmpuint(load(f), ==, 0);
+}
+
+static void test_dup_and_redact(Fixture *f, gconstpointer data) {
+        _cleanup_(upload_target_freep) UploadTarget *copy = NULL;
+        g_autofree char *redacted = NULL, *unchanged = NULL;
+
+        write_file(f, "upload.d/cs.conf",
+                   "[Upload]\nType=cloudshark\nURL=https://x\nToken=s3cr3t\nCAFile=/ca.pem\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+
+        g_assert_cmpint(upload_target_dup(f->targets[0], &copy), ==, 0);
+        g_assert_cmpstr(copy->name, ==, "cs");
+        g_assert_cmpstr(copy->token, ==, "s3cr3t");
+        g_assert_cmpstr(copy->ca_file, ==, "/ca.pem");
+        g_assert_true(copy->token != f->targets[0]->token);
+
+        redacted = upload_target_redact(copy, "https://x/api/v1/s3cr3t/upload: s3cr3ts3cr3t");
+        g_assert_cmpstr(redacted, ==, "https://x/api/v1/***/upload: ******");
+        unchanged = upload_target_redact(copy, "Connection refused");
+        g_assert_cmpstr(unchanged, ==, "Connection refused");
+}
+
+static void test_type_names(void) {
+        g_assert_cmpstr(upload_target_type_to_string(UPLOAD_TARGET_CLOUDSHARK), ==, "cloudshark");
+        g_assert_cmpint(upload_target_type_from_string("cloudshark"), ==, UPLOAD_TARGET_CLOUDSHARK);
+        g_assert_cmpint(upload_target_type_from_string("webdav"), ==, _UPLOAD_TARGET_TYPE_MAX);
+        g_assert_null(upload_target_type_to_string(_UPLOAD_TARGET_TYPE_MAX));
+}
+
+#define ADD(name, func) g_test_add(name, Fixture, NULL, setup, func, teardown)
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+
+        ADD("/upload-target/no-directory", test_no_directory);
+        ADD("/upload-target/all-keys", test_all_keys);
+        ADD("/upload-target/defaults-and-bad-lines", test_defaults_and_bad_lines);
+        ADD("/upload-target/unusable-files-skipped", test_unusable_files_skipped);
+        ADD("/upload-target/token-sources", test_token_sources);
+        ADD("/upload-target/dup-and-redact", test_dup_and_redact);
+        g_test_add_func("/upload-target/type-names", test_type_names);
+
+        return g_test_run();
+}
