@@ -24,6 +24,8 @@
 #define USEC_PER_SEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
 #define STOP_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* tcpdump's read timeout (1 s, libpcap's block retire timeout) and a margin. */
+#define STOP_DRAIN_USEC (1200 * USEC_PER_MSEC)
 #define READY_REPLY_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define BACKOFF_MIN_USEC (500 * USEC_PER_MSEC)
 #define BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
@@ -563,11 +565,27 @@ static uint64_t backoff_usec(unsigned failures) {
         return usec + (uint64_t) (random() % (long) (usec / 4 + 1));
 }
 
-static void terminate(Capture *c) {
+static void send_term(Capture *c) {
         if (c->pid <= 0)
                 return;
         (void) kill(c->pid, SIGTERM);
+        c->term_sent = true;
         (void) arm_timer(c, STOP_TIMEOUT_USEC);
+}
+
+/* SIGTERM loses what libpcap still holds in its ring: packets sit in an
+ * unretired block for up to tcpdump's 1 s read timeout (SPEC §9). A running
+ * tcpdump therefore gets SIGTERM only once every packet that arrived before
+ * the stop request has been handed to it and written. */
+static void begin_stop(Capture *c) {
+        bool drain = c->state == CAPTURE_RUNNING;
+
+        set_state(c, CAPTURE_STOPPING);
+        c->term_sent = false;
+        if (drain)
+                (void) arm_timer(c, STOP_DRAIN_USEC);
+        else
+                send_term(c);
 }
 
 void capture_request_statistics(Capture *c) {
@@ -706,10 +724,8 @@ int capture_transition(Capture *c, CaptureEvent event) {
                 if (c->pid > 0) {
                         /* Running or stopping: (re)spawn once it has exited. */
                         c->restart_after_stop = true;
-                        if (c->state != CAPTURE_STOPPING) {
-                                set_state(c, CAPTURE_STOPPING);
-                                terminate(c);
-                        }
+                        if (c->state != CAPTURE_STOPPING)
+                                begin_stop(c);
                 } else
                         enter_starting(c);
                 return 0;
@@ -717,10 +733,8 @@ int capture_transition(Capture *c, CaptureEvent event) {
         case CAPTURE_EVENT_STOP:
                 c->restart_after_stop = false;
                 if (c->pid > 0) {
-                        if (c->state != CAPTURE_STOPPING) {
-                                set_state(c, CAPTURE_STOPPING);
-                                terminate(c);
-                        }
+                        if (c->state != CAPTURE_STOPPING)
+                                begin_stop(c);
                 } else
                         enter_stopped(c);
                 return 0;
@@ -761,7 +775,12 @@ int capture_transition(Capture *c, CaptureEvent event) {
         case CAPTURE_EVENT_TIMER:
                 switch (c->state) {
                 case CAPTURE_STOPPING:
-                        log_capture(LOG_WARNING, 0, c->interface, "%s: tcpdump did not stop in time, killing it.", c->interface);
+                        if (!c->term_sent) {
+                                send_term(c);
+                                break;
+                        }
+                        log_capture(LOG_WARNING, 0, c->interface, "%s: tcpdump did not stop in time, killing it.",
+                                    c->interface);
                         if (c->pid > 0)
                                 (void) kill(c->pid, SIGKILL);
                         break;

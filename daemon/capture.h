@@ -72,6 +72,7 @@ typedef struct Capture {
         size_t stderr_length;
         char *last_stderr_line;
 
+        bool term_sent;           /* stopping: SIGTERM sent (after the drain) */
         bool restart_after_stop;  /* RESTART while stopping: spawn on exit */
         bool user_waiting_ready;  /* a start/restart not yet seen ready: fail fast */
         unsigned failures_in_row;
