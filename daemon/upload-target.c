@@ -126,11 +126,24 @@ static bool url_is_http(const char *url) {
         return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
 }
 
+/* Whether the authority part of an http(s) URL holds user:password@. */
+static bool url_has_userinfo(const char *url) {
+        const char *authority = strstr(url, "://") + 3;
+        size_t n = strcspn(authority, "/");
+
+        return memchr(authority, '@', n) != NULL;
+}
+
 static int parse_url(const ConfigLocation *where, const char *value, char **field) {
         size_t n = strlen(value);
 
         if (!url_is_http(value) || strpbrk(value, " \t?#")) {
                 config_log_bad_line(where, "URL= must be an http:// or https:// URL without query, ignoring: %s", value);
+                return 0;
+        }
+        /* The URL is logged; secrets belong in Token=/TokenFile=. */
+        if (url_has_userinfo(value)) {
+                config_log_bad_line(where, "URL= must not contain user:password@, ignoring it.");
                 return 0;
         }
 
@@ -398,6 +411,7 @@ int upload_target_new_easy(const UploadTarget *t, CURL **ret) {
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_VERBOSE, 0L);
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
+        SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         SET(CURLOPT_FOLLOWLOCATION, 0L);
         SET(CURLOPT_SSL_VERIFYPEER, 1L);
         SET(CURLOPT_SSL_VERIFYHOST, 2L);

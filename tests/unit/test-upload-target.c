@@ -114,6 +114,8 @@ static void test_unusable_files_skipped(Fixture *f, gconstpointer data) {
         write_file(f, "upload.d/b-no-type.conf", "[Upload]\nURL=https://x\nToken=t\n", 0600);
         write_file(f, "upload.d/c-no-url.conf", "[Upload]\nType=cloudshark\nToken=t\n", 0600);
         write_file(f, "upload.d/d-bad-url.conf", "[Upload]\nType=cloudshark\nURL=file:///etc/passwd\nToken=t\n", 0600);
+        write_file(f, "upload.d/d-userinfo.conf",
+                   "[Upload]\nType=cloudshark\nURL=https://user:secret@x/\nToken=t\n", 0600);
         write_file(f, "upload.d/e-no-token.conf", "[Upload]\nType=cloudshark\nURL=https://x\n", 0600);
         write_file(f, "upload.d/f-missing-token-file.conf",
                    "[Upload]\nType=cloudshark\nURL=https://x\nTokenFile=/nonexistent/token\n", 0600);
