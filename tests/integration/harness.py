@@ -1,0 +1,779 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The integration test harness: real captured, real tcpdump, a real
+dbus-daemon, all inside namespaces this module makes (SPEC §10).
+
+A test file ends with `harness.main()`. That re-executes the file under
+`unshare --mount --net --pid --fork --mount-proc`, where the Python process
+is PID 1 of a new PID namespace: when it exits, the kernel kills everything
+left in there, so nothing outlives a test run. Inside, it makes the mounts
+private, brings `lo` up, mounts a tmpfs on /run/dbus and one over
+/etc/dbus-1/system.d holding the project's bus policy, and starts
+`dbus-daemon --system`. Each test gets a fresh daemon with its own config,
+state and capture directories on a tmpfs (CapturedTestCase).
+
+Environment: CAPTURED, CAPTURECTL (the binaries under test) and SOURCE_ROOT
+are set by tests/integration/meson.build. Without root, exit 77 (skip).
+
+Calls go through `busctl --json=short`; calls that are expected to fail go
+through `gdbus call`, because busctl does not print the D-Bus error name.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+BUS_NAME = "io.captured.Capture1"
+MANAGER_PATH = "/io/captured/Capture1"
+MANAGER_IFACE = "io.captured.Capture1.Manager"
+CAPTURE_IFACE = "io.captured.Capture1.Capture"
+CAPTURE_PATH_PREFIX = "/io/captured/Capture1/capture/"
+PROPERTIES_IFACE = "org.freedesktop.DBus.Properties"
+
+ERROR_NO_SUCH_INTERFACE = "io.captured.Capture1.Error.NoSuchInterface"
+ERROR_INVALID_FILTER = "io.captured.Capture1.Error.InvalidFilter"
+ERROR_NO_SUCH_CAPTURE = "io.captured.Capture1.Error.NoSuchCapture"
+ERROR_ALREADY_RUNNING = "io.captured.Capture1.Error.AlreadyRunning"
+ERROR_NO_SUCH_UPLOAD_TARGET = "io.captured.Capture1.Error.NoSuchUploadTarget"
+ERROR_INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
+
+SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket"
+SYSTEM_BUS_ADDRESS = "unix:path=" + SYSTEM_BUS_SOCKET
+
+EXIT_SKIP = 77
+NAMESPACE_MARKER = "CAPTURED_TEST_IN_NAMESPACE"
+
+SOURCE_ROOT = os.environ.get("SOURCE_ROOT") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CAPTURED = os.environ.get("CAPTURED", "")
+CAPTURECTL = os.environ.get("CAPTURECTL", "")
+BUS_POLICY = os.path.join(SOURCE_ROOT, "dbus", "io.captured.Capture1.conf")
+INTERFACE_XML = os.path.join(SOURCE_ROOT, "dbus", "io.captured.Capture1.xml")
+
+PCAP_MAGICS = {
+    bytes.fromhex("d4c3b2a1"),  # microseconds, little endian
+    bytes.fromhex("a1b2c3d4"),  # microseconds, big endian
+    bytes.fromhex("4d3cb2a1"),  # nanoseconds, little endian
+    bytes.fromhex("a1b23c4d"),  # nanoseconds, big endian
+}
+
+# Set up by setup_namespace(): a tmpfs all tests' directories live on.
+_scratch = None
+_dbus_daemon = None
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Namespaces and the private system bus
+
+
+def enter_namespace():
+    """Skips without root; otherwise re-executes the calling script inside
+    fresh mount, network and PID namespaces (returns only once inside)."""
+    if os.geteuid() != 0:
+        print("SKIP: integration tests need root (namespaces, tcpdump)", flush=True)
+        sys.exit(EXIT_SKIP)
+    if os.environ.get(NAMESPACE_MARKER) == "1":
+        return
+    for tool in ("unshare", "ip", "mount", "dbus-daemon", "busctl", "gdbus"):
+        if not shutil.which(tool):
+            print(f"SKIP: {tool} is not installed", flush=True)
+            sys.exit(EXIT_SKIP)
+    env = dict(os.environ, **{NAMESPACE_MARKER: "1"})
+    argv = ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc",
+            "--kill-child", sys.executable, os.path.abspath(sys.argv[0])] + sys.argv[1:]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvpe("unshare", argv, env)
+
+
+def run(argv, check=True, **kwargs):
+    """subprocess.run with text output captured; a failure says what ran."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    kwargs.setdefault("timeout", 60)
+    p = subprocess.run(argv, text=True, errors="replace", **kwargs)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def _mount_tmpfs(path, mode="0755"):
+    run(["mount", "-t", "tmpfs", "-o", f"mode={mode},nosuid,nodev", "tmpfs", path])
+
+
+def setup_namespace():
+    """Inside the namespaces: private mounts, lo, a scratch tmpfs and the bus."""
+    global _scratch, _dbus_daemon
+
+    run(["mount", "--make-rprivate", "/"])
+    run(["ip", "link", "set", "lo", "up"])
+
+    # A directory on the host file system only as a mount point: everything
+    # the tests write goes to the tmpfs over it, which vanishes with us.
+    # tcpdump (user tcpdump) must be able to traverse every parent of the
+    # capture directories: /tmp is 1777, the tmpfs root 0755.
+    _scratch = tempfile.mkdtemp(prefix="captured-test-", dir="/tmp")
+    _mount_tmpfs(_scratch)
+
+    if not os.path.isdir("/run/dbus"):
+        # Do not create it on the host: put a private /run first.
+        _mount_tmpfs("/run")
+        os.makedirs("/run/dbus")
+    _mount_tmpfs("/run/dbus")
+
+    os.makedirs("/etc/dbus-1/system.d", exist_ok=True)
+    _mount_tmpfs("/etc/dbus-1/system.d")
+    shutil.copy(BUS_POLICY, "/etc/dbus-1/system.d/")
+
+    _dbus_daemon = subprocess.Popen(
+        ["dbus-daemon", "--system", "--nofork", "--nopidfile", "--nosyslog", "--print-address"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(SYSTEM_BUS_SOCKET):
+        if _dbus_daemon.poll() is not None:
+            raise RuntimeError(f"dbus-daemon exited {_dbus_daemon.returncode}: {_dbus_daemon.stdout.read()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("dbus-daemon did not create " + SYSTEM_BUS_SOCKET)
+        time.sleep(0.02)
+    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = SYSTEM_BUS_ADDRESS
+    wait_for(lambda: run(["busctl", "--system", "status", "org.freedesktop.DBus"], check=False).returncode == 0,
+             10, "the system bus to answer")
+
+
+def teardown_namespace():
+    if _dbus_daemon and _dbus_daemon.poll() is None:
+        _dbus_daemon.terminate()
+        try:
+            _dbus_daemon.wait(5)
+        except subprocess.TimeoutExpired:
+            _dbus_daemon.kill()
+    if _scratch:
+        run(["umount", "--lazy", _scratch], check=False)
+        try:
+            os.rmdir(_scratch)
+        except OSError:
+            pass
+
+
+class _LogDumpingResult(unittest.TextTestResult):
+    """Prints the daemon's log of a test that failed or errored."""
+
+    def _dump(self, test):
+        path = getattr(test, "daemon_log_path", None)
+        if path and os.path.exists(path):
+            with open(path, errors="replace") as f:
+                text = f.read()
+            self.stream.write(f"\n----- captured log of {test.id()} -----\n{text}"
+                              f"----- end of captured log -----\n")
+            self.stream.flush()
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._dump(test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._dump(test)
+
+
+def main():
+    """The entry point of each test file."""
+    enter_namespace()
+    if not CAPTURED or not os.access(CAPTURED, os.X_OK):
+        print("ERROR: $CAPTURED must name the captured binary (run the tests with `meson test`)", flush=True)
+        sys.exit(1)
+    ok = False
+    try:
+        setup_namespace()
+        runner = unittest.TextTestRunner(verbosity=2, resultclass=_LogDumpingResult, stream=sys.stdout)
+        program = unittest.main(module="__main__", testRunner=runner, exit=False)
+        ok = program.result.wasSuccessful()
+    finally:
+        teardown_namespace()
+    sys.exit(0 if ok else 1)
+
+
+# ---------------------------------------------------------------------------
+# Waiting
+
+
+def wait_for(predicate, timeout, what, interval=0.05):
+    """Polls predicate until it returns something true; returns that value.
+    Raises AssertionError naming what was awaited on timeout."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # the state may not exist yet
+            last_error = e
+        if time.monotonic() > deadline:
+            detail = f" (last error: {last_error})" if last_error else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------
+# D-Bus through busctl and gdbus
+
+
+class BusError(Exception):
+    """A call failed; name is the D-Bus error name when known."""
+
+    def __init__(self, name, message):
+        super().__init__(f"{name}: {message}" if name else message)
+        self.name = name
+        self.message = message
+
+
+def _complete_types(signature):
+    """Splits a D-Bus signature into its complete types."""
+    types, i = [], 0
+    while i < len(signature):
+        j = _skip_type(signature, i)
+        types.append(signature[i:j])
+        i = j
+    return types
+
+
+def _skip_type(sig, i):
+    c = sig[i]
+    if c == "a":
+        return _skip_type(sig, i + 1)
+    if c in "({":
+        close = ")" if c == "(" else "}"
+        i += 1
+        while sig[i] != close:
+            i = _skip_type(sig, i)
+        return i + 1
+    return i + 1
+
+
+def _busctl_args(sig, value):
+    """Flattens a Python value of D-Bus type sig into busctl's argument syntax.
+    Variants are (signature, value) pairs; dicts are Python dicts."""
+    c = sig[0]
+    if c == "v":
+        inner_sig, inner = value
+        return [inner_sig] + _busctl_args(inner_sig, inner)
+    if c == "a" and sig[1] == "{":
+        key_sig, value_sig = _complete_types(sig[2:-1])
+        out = [str(len(value))]
+        for k, v in value.items():
+            out += _busctl_args(key_sig, k) + _busctl_args(value_sig, v)
+        return out
+    if c == "a":
+        out = [str(len(value))]
+        for v in value:
+            out += _busctl_args(sig[1:], v)
+        return out
+    if c == "(":
+        out = []
+        for s, v in zip(_complete_types(sig[1:-1]), value):
+            out += _busctl_args(s, v)
+        return out
+    if c == "b":
+        return ["true" if value else "false"]
+    return [str(value)]
+
+
+def _gvariant_string(s):
+    out = []
+    for ch in s:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7f:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "'" + "".join(out) + "'"
+
+
+def _gvariant_text(sig, value):
+    """The GVariant text form of a Python value of D-Bus type sig (for gdbus)."""
+    c = sig[0]
+    if c == "s":
+        return _gvariant_string(value)
+    if c == "o":
+        return "objectpath " + _gvariant_string(value)
+    if c == "b":
+        return "true" if value else "false"
+    if c in "yqutnix":
+        return {"y": "byte", "q": "uint16", "u": "uint32", "t": "uint64",
+                "n": "int16", "i": "int32", "x": "int64"}[c] + f" {int(value)}"
+    if c == "d":
+        return f"double {float(value)!r}"
+    if c == "v":
+        inner_sig, inner = value
+        return "<" + _gvariant_text(inner_sig, inner) + ">"
+    if c == "a" and sig[1] == "{":
+        key_sig, value_sig = _complete_types(sig[2:-1])
+        items = ", ".join(f"{_gvariant_text(key_sig, k)}: {_gvariant_text(value_sig, v)}"
+                          for k, v in value.items())
+        return f"@{sig} {{{items}}}"
+    if c == "a":
+        return f"@{sig} [" + ", ".join(_gvariant_text(sig[1:], v) for v in value) + "]"
+    if c == "(":
+        parts = [_gvariant_text(s, v) for s, v in zip(_complete_types(sig[1:-1]), value)]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    raise ValueError(f"unsupported signature {sig}")
+
+
+def busctl(*args, check=True, timeout=30):
+    return run(["busctl", "--system"] + list(args), check=check, timeout=timeout)
+
+
+def call(path, interface, method, signature="", *args, timeout=30):
+    """Calls a method of the daemon; returns the list of reply values.
+    Raises BusError (without a name: busctl does not print it) on failure."""
+    # "--": arguments may start with "-"
+    argv = ["--json=short", f"--timeout={timeout}", "--", "call", BUS_NAME, path, interface, method]
+    if signature:
+        argv.append(signature)
+        for sig, value in zip(_complete_types(signature), args):
+            argv += _busctl_args(sig, value)
+    p = busctl(*argv, check=False, timeout=timeout + 10)
+    if p.returncode != 0:
+        raise BusError(None, p.stderr.strip())
+    out = p.stdout.strip()
+    return json.loads(out)["data"] if out else []
+
+
+def call_error(path, interface, method, signature="", *args, timeout=30):
+    """Calls a method that is expected to fail; returns (error name, message).
+    Raises AssertionError if the call succeeds."""
+    argv = ["gdbus", "call", "--system", "--dest", BUS_NAME, "--object-path", path,
+            "--method", f"{interface}.{method}", f"--timeout={timeout}"]
+    if args:
+        argv.append("--")
+    for sig, value in zip(_complete_types(signature), args):
+        argv.append(_gvariant_text(sig, value))
+    p = run(argv, check=False, timeout=timeout + 10)
+    if p.returncode == 0:
+        raise AssertionError(f"{method}{args!r} succeeded ({p.stdout.strip()}), expected an error")
+    m = re.search(r"GDBus\.Error:([A-Za-z0-9_.]+): (.*)", p.stderr)
+    if not m:
+        raise AssertionError(f"gdbus failed without a D-Bus error: {p.stderr.strip()}")
+    return m.group(1), m.group(2).strip()
+
+
+def manager_call(method, signature="", *args, **kwargs):
+    return call(MANAGER_PATH, MANAGER_IFACE, method, signature, *args, **kwargs)
+
+
+def manager_call_error(method, signature="", *args, **kwargs):
+    return call_error(MANAGER_PATH, MANAGER_IFACE, method, signature, *args, **kwargs)
+
+
+def get_property(path, interface, name):
+    p = busctl("--json=short", "--", "get-property", BUS_NAME, path, interface, name, check=False)
+    if p.returncode != 0:
+        raise BusError(None, p.stderr.strip())
+    return json.loads(p.stdout)["data"]
+
+
+def get_all_properties(path, interface):
+    """All properties of an interface as {name: value}."""
+    (props,) = call(path, PROPERTIES_IFACE, "GetAll", "s", interface)
+    return {k: v["data"] for k, v in props.items()}
+
+
+def capture_property(iface_name_or_path, name):
+    path = iface_name_or_path if iface_name_or_path.startswith("/") else capture_path(iface_name_or_path)
+    return get_property(path, CAPTURE_IFACE, name)
+
+
+def capture_path(interface):
+    """The object path of a capture (sd_bus_path_encode)."""
+    label = "".join(chr(b) if chr(b).isascii() and chr(b).isalnum() else f"_{b:02x}"
+                    for b in interface.encode())
+    return CAPTURE_PATH_PREFIX + (label or "_")
+
+
+def start_capture(interface, options=None):
+    (path,) = manager_call("StartCapture", "sa{sv}", interface, options or {})
+    return path
+
+
+def stop_capture(interface):
+    manager_call("StopCapture", "s", interface)
+
+
+def list_captures():
+    (captures,) = manager_call("ListCaptures")
+    return [tuple(c) for c in captures]
+
+
+def name_has_owner(name=BUS_NAME):
+    p = busctl("--json=short", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+               "org.freedesktop.DBus", "NameHasOwner", "s", name, check=False)
+    return p.returncode == 0 and json.loads(p.stdout)["data"][0]
+
+
+def wait_for_property(path, interface, name, expected, timeout=10):
+    seen = []
+
+    def check():
+        value = get_property(path, interface, name)
+        if not seen or seen[-1] != value:
+            seen.append(value)
+        return value == expected
+
+    try:
+        wait_for(check, timeout, f"{name} == {expected!r} on {path}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; values seen: {seen}") from None
+
+
+def wait_for_state(interface, state, timeout=10):
+    wait_for_property(capture_path(interface), CAPTURE_IFACE, "State", state, timeout)
+
+
+class BusMonitor:
+    """`busctl --json=short monitor` in the background, collecting messages."""
+
+    def __init__(self):
+        self.messages = []
+        self._lock = threading.Lock()
+        self._proc = subprocess.Popen(["busctl", "--system", "--json=short", "monitor"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+        # busctl sends nothing once it is a monitor; make sure it is by
+        # waiting until it sees a message of ours.
+        wait_for(self._sees_probe, 10, "busctl monitor to start")
+
+    def _sees_probe(self):
+        busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+               "NameHasOwner", "s", "monitor.probe")
+        return any(m.get("member") == "NameHasOwner" for m in self.snapshot())
+
+    def _read(self):
+        for line in self._proc.stdout:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            with self._lock:
+                self.messages.append(msg)
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.messages)
+
+    def properties_changed(self, path, interface):
+        """The changed properties of each PropertiesChanged signal of path/interface."""
+        out = []
+        for m in self.snapshot():
+            if m.get("type") != "signal" or m.get("member") != "PropertiesChanged" or m.get("path") != path:
+                continue
+            data = m.get("payload", {}).get("data", [])
+            if len(data) >= 2 and data[0] == interface:
+                out.append({k: v["data"] for k, v in data[1].items()})
+        return out
+
+    def stop(self):
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+
+# ---------------------------------------------------------------------------
+# Processes
+
+
+def _proc_status(pid):
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                fields[k] = v.strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return fields
+
+
+def processes(comm):
+    """Live (not zombie) processes in this PID namespace named comm."""
+    reap_orphans()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        status = _proc_status(entry)
+        if status and status.get("Name") == comm and not status.get("State", "").startswith(("Z", "X")):
+            pids.append(int(entry))
+    return sorted(pids)
+
+
+def tcpdump_processes():
+    return processes("tcpdump")
+
+
+def process_uid(pid):
+    """The real uid of a process."""
+    return int(_proc_status(pid)["Uid"].split()[0])
+
+
+def process_comm(pid):
+    with open(f"/proc/{pid}/comm") as f:
+        return f.read().strip()
+
+
+def process_cmdline(pid):
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return [a.decode(errors="replace") for a in f.read().split(b"\0")[:-1]]
+
+
+_tracked_children = set()
+
+
+def reap_orphans():
+    """As PID 1 we inherit every orphan: reap those that died (and only
+    those that are no subprocess.Popen of ours)."""
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in _tracked_children:
+            continue
+        status = _proc_status(entry)
+        if status and status.get("PPid") == me and status.get("State", "").startswith("Z"):
+            try:
+                os.waitpid(int(entry), os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+# ---------------------------------------------------------------------------
+# Traffic
+
+
+def create_veth(name="vtest0", peer="vtest1"):
+    """A veth pair inside the namespace, both ends up; frames sent on peer
+    arrive on name."""
+    run(["ip", "link", "add", "name", name, "type", "veth", "peer", "name", peer])
+    run(["ip", "link", "set", name, "up"])
+    run(["ip", "link", "set", peer, "up"])
+    # (not /sys/class/net: that sysfs belongs to the host's network namespace)
+    wait_for(lambda: link_operstate(name) == "UP", 5, f"{name} to be up")
+
+
+def link_operstate(name):
+    (link,) = json.loads(run(["ip", "-json", "link", "show", "dev", name]).stdout)
+    return link.get("operstate")
+
+
+def delete_link(name):
+    run(["ip", "link", "del", name], check=False)
+
+
+ETHERTYPE_EXPERIMENTAL = 0x88B5  # IEEE 802 local experimental
+
+
+def send_frames(ifname, payload=b"captured-test", count=10, ethertype=ETHERTYPE_EXPERIMENTAL):
+    """Sends raw Ethernet frames (broadcast, no IP) on ifname."""
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
+        s.bind((ifname, 0))
+        src = s.getsockname()[4][:6]
+        frame = b"\xff" * 6 + src + ethertype.to_bytes(2, "big") + payload
+        frame = frame.ljust(60, b"\0")
+        for _ in range(count):
+            s.send(frame)
+
+
+def send_udp(payload=b"captured-test", count=10, port=9, host="127.0.0.1"):
+    """Sends UDP datagrams (to the discard port, nobody listens) over lo."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _ in range(count):
+            s.sendto(payload, (host, port))
+
+
+# ---------------------------------------------------------------------------
+# Capture files
+
+
+def all_files(directory):
+    """Every regular file below directory (dot files too), sorted."""
+    out = []
+    for root, _, files in os.walk(directory):
+        out += [os.path.join(root, f) for f in files]
+    return sorted(out)
+
+
+def pcap_magic_ok(path):
+    with open(path, "rb") as f:
+        return f.read(4) in PCAP_MAGICS
+
+
+def capinfos_check(path):
+    """None if capinfos reads path cleanly (or is not installed), else why not."""
+    if not shutil.which("capinfos"):
+        return None
+    p = run(["capinfos", "-c", path], check=False)
+    if p.returncode != 0 or "cut short" in p.stderr + p.stdout:
+        return f"capinfos {path}: exit {p.returncode}: {(p.stderr + p.stdout).strip()}"
+    return None
+
+
+def tree(directory):
+    """Every path below directory (files and directories), as a set."""
+    out = set()
+    for root, dirs, files in os.walk(directory):
+        out |= {os.path.join(root, n) for n in dirs + files}
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The daemon
+
+
+class Daemon:
+    def __init__(self, config_dir, state_dir, log_path, extra_args=()):
+        self.config_dir = config_dir
+        self.state_dir = state_dir
+        self.log_path = log_path
+        self.extra_args = list(extra_args)
+        self.proc = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def start(self, timeout=15):
+        with open(self.log_path, "ab") as logfile:
+            self.proc = subprocess.Popen(
+                [CAPTURED, f"--config-dir={self.config_dir}", f"--state-dir={self.state_dir}"] + self.extra_args,
+                stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT)
+        _tracked_children.add(self.proc.pid)
+        deadline = time.monotonic() + timeout
+        while not name_has_owner():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"captured exited {self.proc.returncode} before owning {BUS_NAME}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"captured did not own {BUS_NAME} within {timeout}s")
+            time.sleep(0.05)
+        return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, signo):
+        self.proc.send_signal(signo)
+
+    def wait(self, timeout):
+        return self.proc.wait(timeout)
+
+    def stop(self, timeout=15):
+        """SIGTERM, then SIGKILL; returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        wait_for(lambda: not name_has_owner(), 5, f"{BUS_NAME} to be released")
+        return self.proc.returncode
+
+
+class CapturedTestCase(unittest.TestCase):
+    """Starts a fresh daemon for each test, with its own directories.
+
+    Override daemon_config (a dict of section → {key: value}) to add to
+    captured.conf; CaptureDirectory is always set."""
+
+    daemon_config = {}
+    start_daemon = True
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix=self._testMethodName + "-", dir=_scratch)
+        os.chmod(self.root, 0o755)
+        self.config_dir = os.path.join(self.root, "config")
+        self.state_dir = os.path.join(self.root, "state")
+        self.capture_dir = os.path.join(self.root, "captures")
+        for d in (self.config_dir, self.state_dir, self.capture_dir):
+            os.mkdir(d, 0o755)
+        self.daemon_log_path = os.path.join(self.root, "captured.log")
+        self.write_config(self.daemon_config)
+        self.daemon = Daemon(self.config_dir, self.state_dir, self.daemon_log_path)
+        self.addCleanup(self._cleanup_processes)
+        if self.start_daemon:
+            self.daemon.start()
+
+    def write_config(self, extra):
+        sections = {"Daemon": {"CaptureDirectory": self.capture_dir}}
+        for section, keys in extra.items():
+            sections.setdefault(section, {}).update(keys)
+        with open(os.path.join(self.config_dir, "captured.conf"), "w") as f:
+            for section, keys in sections.items():
+                f.write(f"[{section}]\n")
+                for k, v in keys.items():
+                    f.write(f"{k}={v}\n")
+                f.write("\n")
+
+    def _cleanup_processes(self):
+        self.daemon.stop()
+        # Whatever a broken daemon left behind must not leak into the next test.
+        for pid in tcpdump_processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    # -- assertions -------------------------------------------------------
+
+    def assertBusError(self, expected_names, method, signature, *args, path=MANAGER_PATH,
+                       interface=MANAGER_IFACE):
+        """Calls method, expects one of expected_names; returns (name, message)."""
+        if isinstance(expected_names, str):
+            expected_names = (expected_names,)
+        name, message = call_error(path, interface, method, signature, *args)
+        self.assertIn(name, expected_names,
+                      f"{method}({', '.join(repr(a)[:80] for a in args)}) failed with {name}: {message}")
+        return name, message
+
+    def assertDaemonAlive(self):
+        self.assertTrue(self.daemon.running(),
+                        f"captured exited with {self.daemon.proc.returncode}")
+        self.assertTrue(name_has_owner(), f"{BUS_NAME} has no owner")
+
+    def assertNoTcpdump(self, timeout=5):
+        try:
+            wait_for(lambda: not tcpdump_processes(), timeout, "no tcpdump process")
+        except AssertionError:
+            left = {pid: " ".join(process_cmdline(pid)) for pid in tcpdump_processes()}
+            self.fail(f"tcpdump still running after {timeout}s: {left}")
+
+    def wait_running(self, interface, timeout=10):
+        """Waits for State running; returns MainPID."""
+        wait_for_state(interface, "running", timeout)
+        pid = capture_property(interface, "MainPID")
+        self.assertGreater(pid, 0, "MainPID of a running capture")
+        return pid
