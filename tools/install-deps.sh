@@ -30,12 +30,15 @@ PACKAGES=(
         libglib-testing-0-dev
         python3
         python3-dbusmock
+        libglib2.0-bin          # gdbus
+        openssl                 # test certificates for the upload server
         # run and integration tests
         tcpdump
         dbus
         polkitd
         pkexec
         tshark                  # tshark and capinfos read finished files
+        ca-certificates         # uploads verify TLS
         iproute2
         util-linux              # unshare, nsenter
         procps
