@@ -54,37 +54,34 @@ char *cloudshark_api_url(const char *base, const char *token, const char *action
         return url;
 }
 
-char *cloudshark_search_url(const char *base, const char *token, const char *filename) {
-        _cleanup_(freep) char *encoded = NULL, *action = NULL;
+/* prefix followed by value, percent-encoded. */
+static char *concat_encoded(const char *prefix, const char *value) {
+        _cleanup_(freep) char *encoded = percent_encode(value);
+        char *s;
 
-        encoded = percent_encode(filename);
-        if (!encoded)
+        if (!encoded || asprintf(&s, "%s%s", prefix, encoded) < 0)
                 return NULL;
+        return s;
+}
+
+char *cloudshark_search_url(const char *base, const char *token, const char *filename) {
         /* search[filename]=NAME, brackets encoded. */
-        if (asprintf(&action, "search?search%%5Bfilename%%5D=%s", encoded) < 0)
-                return NULL;
-        return cloudshark_api_url(base, token, action);
+        _cleanup_(freep) char *action = concat_encoded("search?search%5Bfilename%5D=", filename);
+
+        return action ? cloudshark_api_url(base, token, action) : NULL;
 }
 
 char *cloudshark_delete_url(const char *base, const char *token, const char *id) {
-        _cleanup_(freep) char *encoded = NULL, *action = NULL;
+        _cleanup_(freep) char *action = concat_encoded("delete/", id);
 
-        encoded = percent_encode(id);
-        if (!encoded)
-                return NULL;
-        if (asprintf(&action, "delete/%s", encoded) < 0)
-                return NULL;
-        return cloudshark_api_url(base, token, action);
+        return action ? cloudshark_api_url(base, token, action) : NULL;
 }
 
 char *cloudshark_capture_url(const char *base, const char *id) {
-        _cleanup_(freep) char *encoded = NULL;
+        _cleanup_(freep) char *path = concat_encoded("/captures/", id);
         char *url;
 
-        encoded = percent_encode(id);
-        if (!encoded)
-                return NULL;
-        if (asprintf(&url, "%s/captures/%s", base, encoded) < 0)
+        if (!path || asprintf(&url, "%s%s", base, path) < 0)
                 return NULL;
         return url;
 }
