@@ -97,40 +97,36 @@ static void json_object_putp(json_object **o) {
                 json_object_put(*o);
 }
 
+static void json_tokener_freep(json_tokener **t) {
+        if (*t)
+                json_tokener_free(*t);
+}
+
 /* The whole body must be one JSON object (white space around it is fine). */
-static int parse_json_object(const char *body, size_t size, json_object **ret) {
-        json_tokener *tokener;
-        json_object *o;
+static int parse_json_object(const char *body, size_t size, json_object **ret, char **ret_error) {
+        _cleanup_(json_tokener_freep) json_tokener *tokener = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
         size_t end;
 
         if (size > INT32_MAX)
-                return -EBADMSG;
+                return set_error(ret_error, "response too large");
 
         tokener = json_tokener_new();
         if (!tokener)
                 return -ENOMEM;
 
         o = json_tokener_parse_ex(tokener, body, (int) size);
-        if (!o || json_tokener_get_error(tokener) != json_tokener_success) {
-                json_object_put(o);
-                json_tokener_free(tokener);
-                return -EBADMSG;
-        }
-        end = json_tokener_get_parse_end(tokener);
-        json_tokener_free(tokener);
+        if (!o || json_tokener_get_error(tokener) != json_tokener_success)
+                return set_error(ret_error, "invalid JSON in response");
 
-        for (; end < size; end++)
-                if (!strchr(" \t\r\n", body[end])) {
-                        json_object_put(o);
-                        return -EBADMSG;
-                }
+        for (end = json_tokener_get_parse_end(tokener); end < size; end++)
+                if (!strchr(" \t\r\n", body[end]))
+                        return set_error(ret_error, "invalid JSON in response");
 
-        if (!json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
-                return -EBADMSG;
-        }
+        if (!json_object_is_type(o, json_type_object))
+                return set_error(ret_error, "invalid JSON in response");
 
-        *ret = o;
+        *ret = TAKE_PTR(o);
         return 0;
 }
 
@@ -154,9 +150,7 @@ int cloudshark_parse_upload_response(const char *body, size_t size, char **ret_i
         const char *id;
         int r;
 
-        r = parse_json_object(body, size, &o);
-        if (r == -EBADMSG)
-                return set_error(ret_error, "invalid JSON in response");
+        r = parse_json_object(body, size, &o, ret_error);
         if (r < 0)
                 return r;
 
@@ -176,9 +170,7 @@ int cloudshark_parse_search_response(const char *body, size_t size, const char *
         size_t n, k = 0;
         int r;
 
-        r = parse_json_object(body, size, &o);
-        if (r == -EBADMSG)
-                return set_error(ret_error, "invalid JSON in response");
+        r = parse_json_object(body, size, &o, ret_error);
         if (r < 0)
                 return r;
 
