@@ -42,6 +42,9 @@ PACKAGES=(
         iproute2
         util-linux              # unshare, nsenter
         procps
+        # documentation tests
+        man-db                  # man -l renders the man pages
+        bash-completion         # bash-completion.pc, and the completion test
 )
 
 missing_packages() {
