@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Retention (issue 3 §2, SPEC §6): at most FileCount files per capture,
+the live one counted; the oldest goes first."""
+
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import BusMonitor, capture_property, start_capture, stop_capture, wait_for, wait_for_state  # noqa: E402
+from capture_helpers import (Traffic, completed_signals, finished_files, list_files, live_files,  # noqa: E402
+                             read_problem)
+
+FILE_COUNT = 3
+ROTATIONS = 10
+
+
+class RetentionTest(harness.CapturedTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.monitor = BusMonitor()
+        self.addCleanup(self.monitor.stop)
+
+    def sample(self, samples):
+        """What the daemon lists (one consistent view) and what is on disk."""
+        listed = [f[0] for f in list_files("lo")]
+        samples.append((listed, finished_files(self.capture_dir, "lo"), live_files(self.capture_dir, "lo")))
+        return capture_property("lo", "FilesCompleted")
+
+    def test_file_count_holds_and_oldest_go_first(self):
+        start_capture("lo", {"FileSize": ("u", 1), "FileCount": ("u", FILE_COUNT)})
+        pid = self.wait_running("lo")
+
+        samples = []
+        with Traffic(rate=3_000_000):
+            wait_for(lambda: self.sample(samples) >= ROTATIONS, 40, f"{ROTATIONS} completed files", interval=0.02)
+        # Quiet again: the ring settles at FileCount - 1 finished files and
+        # the live one.
+        wait_for(lambda: len(finished_files(self.capture_dir, "lo")) <= FILE_COUNT - 1, 10,
+                 f"at most {FILE_COUNT - 1} finished files once traffic stops")
+        self.sample(samples)
+        self.assertEqual(capture_property("lo", "MainPID"), pid)
+
+        for listed, on_disk, live in samples:
+            self.assertLessEqual(len(listed), FILE_COUNT - 1, f"ListFiles listed {listed}")
+            # On disk a file may be between its rename and the deletion of
+            # the oldest, or closed and not yet renamed: one in flight at most.
+            self.assertLessEqual(len(on_disk) + len(live), FILE_COUNT + 1,
+                                 f"more files than FileCount on disk: {on_disk + live}")
+        self.assertEqual(len(live_files(self.capture_dir, "lo")), 1)
+
+        stop_capture("lo")
+        wait_for_state("lo", "stopped")
+        completed = capture_property("lo", "FilesCompleted")
+        wait_for(lambda: len(completed_signals(self.monitor, "lo")) >= completed, 10, "every FileCompleted signal")
+        signalled = [p for _, p, _ in completed_signals(self.monitor, "lo")]
+        survivors = finished_files(self.capture_dir, "lo")
+
+        # The survivors are the newest files; everything older was deleted,
+        # oldest first.
+        self.assertEqual(survivors, signalled[-(FILE_COUNT - 1):], "the survivors are not the newest files")
+        self.assertEqual([f[0] for f in list_files("lo")], survivors)
+        problem = read_problem(*survivors)
+        self.assertIsNone(problem, problem)
+        deleted = re.findall(r"deleted (\S+) \(retention", self.daemon.log())
+        self.assertEqual(deleted, [os.path.basename(p) for p in signalled[:len(deleted)]],
+                         "retention did not delete the oldest files first")
+        self.assertEqual(len(deleted), len(signalled) - (FILE_COUNT - 1))
+        self.assertEqual(live_files(self.capture_dir, "lo"), [])
+
+    def test_retention_applies_to_files_of_earlier_runs(self):
+        options = {"FileSize": ("u", 1), "FileCount": ("u", FILE_COUNT)}
+        start_capture("lo", options)
+        self.wait_running("lo")
+        with Traffic(rate=3_000_000):
+            wait_for(lambda: capture_property("lo", "FilesCompleted") >= 2, 30, "two completed files", interval=0.1)
+        stop_capture("lo")
+        wait_for_state("lo", "stopped")
+        first_run = finished_files(self.capture_dir, "lo")
+        self.assertEqual(len(first_run), FILE_COUNT - 1)
+
+        # A new run completes more files: the first run's go, oldest first.
+        start_capture("lo", options)
+        self.wait_running("lo")
+        before = capture_property("lo", "FilesCompleted")
+        with Traffic(rate=3_000_000):
+            wait_for(lambda: capture_property("lo", "FilesCompleted") >= before + 1, 30, "one more completed file",
+                     interval=0.1)
+        wait_for(lambda: first_run[0] not in finished_files(self.capture_dir, "lo"), 10,
+                 "the oldest file of the first run to be deleted")
+        self.assertLessEqual(len(finished_files(self.capture_dir, "lo")), FILE_COUNT - 1)
+
+
+if __name__ == "__main__":
+    harness.main()
