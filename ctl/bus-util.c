@@ -74,10 +74,11 @@ int log_bus_error(sd_bus *bus, const sd_bus_error *error, int r, const char *ifa
                 log_error_with_message("no such upload target", error);
         else if (sd_bus_error_has_name(error, SD_BUS_ERROR_INVALID_ARGS))
                 log_error("invalid argument: %s", error_text(error, r));
-        else if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED))
+        else if (sd_bus_error_has_names(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                        SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
+                /* The latter: polkit would accept a password, but nobody could
+                 * type one (no terminal, --no-ask-password): a refusal too. */
                 log_error_with_message("Access denied", error);
-        else if (sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
-                log_error_with_message("Interactive authentication required", error);
         else if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                 log_error("captured is not running (%s not on the bus)", CAPTURED_BUS_NAME);
         else if (sd_bus_error_has_names(error, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT))

@@ -13,6 +13,7 @@
 #include "macro.h"
 #include "names.h"
 #include "output.h"
+#include "polkit-agent.h"
 
 typedef enum VerbFlags {
         VERB_CAPTURE_OPTIONS = 1 << 0,  /* takes --filter= etc. */
@@ -101,7 +102,8 @@ static void help(void) {
                "  -H --host=[USER@]HOST    Operate on the system bus of a remote host (over SSH)\n"
                "     --json                Print JSON: status, list, files an array of objects\n"
                "                           keyed by D-Bus property name; watch one object per line\n"
-               "     --no-ask-password     Do not ask for a password to authorize\n"
+               "     --no-ask-password     Do not ask for a password to authorize (by default\n"
+               "                           polkit may ask for one when stdin is a terminal)\n"
                "     --now                 With enable: also start; with disable: also stop\n"
                "  -q --quiet               Print less: no footers; status only sets the exit status\n"
                "  -h --help                Show this help\n"
@@ -337,6 +339,7 @@ static int check_verb_args(const Context *c, const Verb *verb, char **args, size
 
 static void context_done(Context *c) {
         c->bus = sd_bus_flush_close_unref(c->bus);
+        polkit_agent_close(c->polkit_agent);
         free(c->options);
 }
 

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <systemd/sd-bus.h>
 
 #include "capture-options.h"
@@ -27,7 +28,9 @@ typedef struct Context {
         bool json;
         bool quiet;
         bool now;
-        bool ask_password;
+        bool ask_password;          /* interactive polkit authorization (a password on our terminal) */
+        bool polkit_agent_tried;
+        pid_t polkit_agent;         /* pkttyagent, 0 if none runs */
         CaptureOptionArg *options;  /* in the order first given; the last value given wins */
         size_t n_options;
 } Context;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "bus-util.h"
 #include "captured-bus.h"
 #include "capturectl.h"
 #include "macro.h"
+#include "polkit-agent.h"
 
 /* The commands that change captures: each is a sequence of Manager calls
  * made for one interface after the other. */
@@ -39,6 +41,24 @@ static int append_options(sd_bus_message *m, const Context *c) {
         return sd_bus_message_close_container(m);
 }
 
+/* captured waits up to 300 s for polkit while a password may be typed. */
+#define INTERACTIVE_CALL_TIMEOUT_USEC (310ULL * 1000000ULL)
+
+/* Before the first call that may need authorization, so that polkit can ask
+ * for a password on our terminal. Not for root, who needs none, nor for a
+ * remote host, whose polkit cannot reach this terminal. */
+static void open_polkit_agent(Context *c) {
+        pid_t pid;
+
+        if (c->polkit_agent_tried || !c->ask_password || c->host || geteuid() == 0)
+                return;
+        c->polkit_agent_tried = true;
+
+        /* Without an agent the call still goes on, and may be refused. */
+        pid = polkit_agent_open();
+        c->polkit_agent = pid > 0 ? pid : 0;
+}
+
 static int manager_call(Context *c, const ManagerCall *call, const char *iface, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
@@ -58,7 +78,8 @@ static int manager_call(Context *c, const ManagerCall *call, const char *iface, 
                         return r;
         }
 
-        return sd_bus_call(c->bus, m, 0, error, NULL);
+        open_polkit_agent(c);
+        return sd_bus_call(c->bus, m, c->ask_password ? INTERACTIVE_CALL_TIMEOUT_USEC : 0, error, NULL);
 }
 
 /* Makes the calls for each interface in turn. A failure that concerns one
