@@ -5,6 +5,7 @@ persist a capture with its options; enabled captures start with the daemon,
 also for interfaces that appear later (rtnetlink hotplug)."""
 
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -121,6 +122,15 @@ class EnabledInConfigTest(harness.CapturedTestCase):
         self.daemon.start()
         self.wait_running("vtest3")
         self.assertEqual(capture_property("vtest3", "FileCount"), 5)
+
+    def test_reload_starts_a_capture_enabled_in_capture_d(self):
+        harness.create_veth("vtest3", "vtest4")
+        with open(os.path.join(self.config_dir, "capture.d", "vtest3.conf"), "w") as f:
+            f.write("[Capture]\nEnabled=yes\nFileCount=6\n")
+        self.daemon.signal(signal.SIGHUP)
+        self.wait_running("vtest3")
+        self.assertTrue(capture_property("vtest3", "Enabled"))
+        self.assertEqual(capture_property("vtest3", "FileCount"), 6)
 
 
 if __name__ == "__main__":

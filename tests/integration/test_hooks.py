@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BusMonitor, capture_property, start_capture, stop_capture, wait_for, wait_for_state  # noqa: E402
-from capture_helpers import Traffic, completed_signals  # noqa: E402
+from capture_helpers import Traffic, completed_signals, finished_files  # noqa: E402
 
 OPTIONS = {"FileSize": ("u", 1), "FileCount": ("u", 100)}
 
@@ -19,13 +19,16 @@ class HookTestBase(harness.CapturedTestCase):
 
     start_daemon = False
     config_mode = 0o644
+    hook_delay = ""
 
     def setUp(self):
         super().setUp()
         self.hook_log = os.path.join(self.root, "hooklog")
-        # sh -c takes the path the daemon appends as $0.
+        # sh -c takes the path the daemon appends as $0; the file must be
+        # there, whole, when the hook runs.
         self.write_config({"Defaults": {
-            "ExecPostRotate": f"/bin/sh -c 'echo \"$0\" >> {self.hook_log}; echo hook-ran-on \"$0\"'"}})
+            "ExecPostRotate": f"/bin/sh -c '{self.hook_delay}test -s \"$0\" && echo \"$0\" >> {self.hook_log}; "
+                              f"echo hook-ran-on \"$0\"'"}})
         config = os.path.join(self.config_dir, "captured.conf")
         os.chown(config, 0, 0)
         os.chmod(config, self.config_mode)
@@ -39,9 +42,9 @@ class HookTestBase(harness.CapturedTestCase):
         with open(self.hook_log) as f:
             return f.read().splitlines()
 
-    def capture_some_files(self):
+    def capture_some_files(self, options=OPTIONS):
         """Completes a few files, stops; returns the FileCompleted paths."""
-        start_capture("lo", OPTIONS)
+        start_capture("lo", options)
         self.wait_running("lo")
         with Traffic(rate=3_000_000):
             wait_for(lambda: capture_property("lo", "FilesCompleted") >= 3, 30, "three completed files", interval=0.1)
@@ -78,6 +81,19 @@ class HookTest(HookTestBase):
         self.assertEqual(len(paths), 1, f"expected the file open at exit to be finished: {paths}")
         wait_for(lambda: self.hook_runs(), 10, "ExecPostRotate to run for the file finished at exit")
         self.assertEqual(self.hook_runs(), paths)
+
+
+class SlowHookTest(HookTestBase):
+
+    hook_delay = "sleep 0.5; "
+
+    def test_retention_waits_for_the_hook(self):
+        paths = self.capture_some_files({"FileSize": ("u", 1), "FileCount": ("u", 2)})
+        wait_for(lambda: len(self.hook_runs()) >= len(paths), 30, "a hook run for every finished file")
+        self.assertEqual(sorted(self.hook_runs()), sorted(paths),
+                         "a file was gone (deleted by retention) before its hook ran")
+        wait_for(lambda: len(finished_files(self.capture_dir, "lo")) <= 1, 10,
+                 "retention to catch up once the hooks are done")
 
 
 class UntrustedConfigHookTest(HookTestBase):
