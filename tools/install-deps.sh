@@ -45,6 +45,9 @@ PACKAGES=(
         # documentation tests
         man-db                  # man -l renders the man pages
         bash-completion         # bash-completion.pc, and the completion test
+        # hardening and SELinux tests
+        python3-seccomp         # test_hardening applies the unit's seccomp filters
+        selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
 )
 
 missing_packages() {
