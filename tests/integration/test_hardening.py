@@ -21,7 +21,8 @@
    does under systemd.
 
 The sandbox is this file run with --sandbox: harness.CAPTURED points at a
-wrapper that runs `test_hardening.py --sandbox <captured> ARGS...`.
+wrapper that runs `test_hardening.py --sandbox ARGS...`, which applies the
+restrictions to itself and execs the real daemon with ARGS.
 """
 
 import ctypes
@@ -29,11 +30,9 @@ import errno
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 

@@ -17,7 +17,6 @@ import pty
 import re
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -57,10 +56,6 @@ polkit.addRule(function(action, subject) {
 
 _polkitd = None
 _setup_dir = None
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------
