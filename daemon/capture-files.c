@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "manager.h"
 #include "pcap-file.h"
+#include "strv.h"
 
 #define FINISHED_PREFIX "pcap-"
 #define FINISHED_SUFFIX ".pcap"
@@ -120,8 +122,8 @@ static uint64_t file_birth_usec(int dir_fd, const char *name) {
         return now_realtime_usec();
 }
 
-int capture_file_finish(const char *directory, const char *interface, const char *live_name, bool repair,
-                        gid_t group, char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
+int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
+                        char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
         _cleanup_(closep) int dir_fd = -EBADF;
         _cleanup_(freep) char *live_path = NULL;
         uint64_t size = 0, stamp;
@@ -137,7 +139,7 @@ int capture_file_finish(const char *directory, const char *interface, const char
                 return -EBADFD;
         size = (uint64_t) st.st_size;
 
-        if (repair) {
+        {
                 bool truncated = false;
 
                 if (asprintf(&live_path, "%s/%s", directory, live_name) < 0)
@@ -197,12 +199,12 @@ static void file_completed(Capture *c, const char *name, uint64_t size, uint64_t
         manager_file_completed(c->manager, c, file_index_find(&c->files, name));
 }
 
-static void finish_one(Capture *c, const char *live_name, bool repair) {
+static void finish_one(Capture *c, const char *live_name) {
         _cleanup_(freep) char *name = NULL;
         uint64_t size, completed_at;
         int r;
 
-        r = capture_file_finish(c->directory, c->interface, live_name, repair, c->file_group, &name, &size, &completed_at);
+        r = capture_file_finish(c->directory, c->interface, live_name, c->file_group, &name, &size, &completed_at);
         if (r == -ENOENT)
                 return;   /* finished already (a late event for it) */
         if (r == -ENODATA) {
@@ -230,8 +232,7 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
                 /* Events were lost: look at what is there. Files tcpdump
                  * still writes are left alone; the others are closed. */
                 log_capture(LOG_WARNING, 0, c->interface, "%s: inotify queue overflowed, rescanning %s.", c->interface, c->directory);
-                if (c->pid <= 0)
-                        capture_files_finish_leftovers(c);
+                capture_files_finish_closed(c);
                 return 0;
         }
         if (event->len == 0 || !capture_file_name_is_live(event->name, c->interface))
@@ -247,7 +248,7 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
                 }
         }
         if (event->mask & IN_CLOSE_WRITE)
-                finish_one(c, event->name, false);
+                finish_one(c, event->name);
 
         return 0;
 }
@@ -303,20 +304,64 @@ void capture_files_close(Capture *c) {
         c->inotify_source = sd_event_source_disable_unref(c->inotify_source);
 }
 
-void capture_files_finish_leftovers(Capture *c) {
+/* The paths tcpdump has open, from /proc/<pid>/fd; NULL-terminated. */
+static char **files_open_by(pid_t pid) {
+        char **paths = NULL, fd_dir[64];
+        size_t n = 0;
+        struct dirent *de;
+        DIR *d;
+
+        if (pid <= 0)
+                return calloc(1, sizeof(char *));
+
+        snprintf(fd_dir, sizeof(fd_dir), "/proc/%d/fd", (int) pid);
+        d = opendir(fd_dir);
+        if (!d)
+                return calloc(1, sizeof(char *));
+        while ((de = readdir(d))) {
+                char target[PATH_MAX];
+                ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                char **grown;
+
+                if (k <= 0)
+                        continue;
+                target[k] = 0;
+                grown = realloc(paths, (n + 2) * sizeof(char *));
+                if (!grown)
+                        break;
+                paths = grown;
+                if (!(paths[n] = strdup(target)))
+                        break;
+                paths[++n] = NULL;
+        }
+        closedir(d);
+        return paths ?: calloc(1, sizeof(char *));
+}
+
+void capture_files_finish_closed(Capture *c) {
         struct dirent **entries = NULL;
+        char **open_paths;
         int n;
 
+        /* The directory first, then what tcpdump holds open: a file it
+         * creates in between is not in the listing, so it is never taken
+         * away from under it. */
         n = scandir(c->directory, &entries, NULL, alphasort);
         if (n < 0)
                 return;
+        open_paths = files_open_by(c->pid);
 
         for (int i = 0; i < n; i++) {
-                if (capture_file_name_is_live(entries[i]->d_name, c->interface))
-                        finish_one(c, entries[i]->d_name, true);
+                _cleanup_(freep) char *path = NULL;
+
+                if (capture_file_name_is_live(entries[i]->d_name, c->interface) &&
+                    asprintf(&path, "%s/%s", c->directory, entries[i]->d_name) >= 0 &&
+                    !strv_contains(open_paths, path))
+                        finish_one(c, entries[i]->d_name);
                 free(entries[i]);
         }
         free(entries);
+        strv_free(open_paths);
 }
 
 uint64_t capture_files_live_size(const Capture *c) {

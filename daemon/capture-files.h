@@ -38,16 +38,19 @@ bool capture_file_name_is_finished(const char *name, const char *interface);
 bool capture_file_name_is_live(const char *name, const char *interface);
 
 /* Renames a closed live file to its finished name, mode 0640, group
- * group. With repair, first truncates a partial last record (after a crash)
- * and deletes a file that holds no pcap header at all (-ENODATA). */
-int capture_file_finish(const char *directory, const char *interface, const char *live_name, bool repair,
-                        gid_t group,
+ * group. First cuts a partial last record (left by a killed tcpdump or a
+ * full disk: a close does not say which) and deletes a file that holds no
+ * pcap header at all (-ENODATA). */
+int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
                         char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at);
 
 /* Capture-level file handling. */
 int capture_files_open(Capture *c);                 /* index the directory, watch it */
 void capture_files_close(Capture *c);
-void capture_files_finish_leftovers(Capture *c);    /* no tcpdump runs: finish every live file */
+/* Finishes every live file tcpdump does not hold open: all of them when it
+ * does not run (after it exited, crash leftovers), the ones whose close we
+ * missed when inotify overflowed. */
+void capture_files_finish_closed(Capture *c);
 void capture_files_enforce_retention(Capture *c);
 /* Deletes the i-th finished file (retention, disk guard). */
 int capture_files_delete(Capture *c, size_t i, const char *reason);

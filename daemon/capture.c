@@ -302,7 +302,10 @@ static int prepare_directory(Capture *c) {
         gid_t gid = 0;
         int r;
 
-        if (mkdir(config->capture_directory, 0755) < 0 && errno != EEXIST)
+        /* Explicit modes: the service's UMask= must not lock tcpdump out. */
+        if (mkdir(config->capture_directory, 0755) >= 0)
+                (void) chmod(config->capture_directory, 0755);
+        else if (errno != EEXIST)
                 return log_error_errno(errno, "Failed to create %s: %m", config->capture_directory);
         if (mkdir(c->directory, 0750) < 0 && errno != EEXIST)
                 return log_error_errno(errno, "Failed to create %s: %m", c->directory);
@@ -432,7 +435,7 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
 
         /* The file open at exit is finished like any other (tcpdump -z never
          * ran for it). */
-        capture_files_finish_leftovers(c);
+        capture_files_finish_closed(c);
         if (c->current_file) {
                 c->current_file = mfree_str(c->current_file);
                 capture_emit_changed(c, "CurrentFile", NULL);
@@ -498,7 +501,7 @@ static int spawn(Capture *c) {
         /* Whatever an earlier tcpdump left (a crash) is finished first; each
          * run writes names of its own, so a late event for an old file can
          * never touch the new one. */
-        capture_files_finish_leftovers(c);
+        capture_files_finish_closed(c);
         c->generation++;
 
         r = build_output_prefix(c, &prefix);
@@ -721,6 +724,11 @@ int capture_transition(Capture *c, CaptureEvent event) {
         case CAPTURE_EVENT_RESTART:
                 c->user_waiting_ready = true;
                 c->failures_in_row = 0;
+                /* A new run: what went wrong before is history (and in the log). */
+                if (c->last_error) {
+                        c->last_error = mfree_str(c->last_error);
+                        capture_emit_changed(c, "LastError", NULL);
+                }
                 if (c->pid > 0) {
                         /* Running or stopping: (re)spawn once it has exited. */
                         c->restart_after_stop = true;

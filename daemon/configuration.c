@@ -73,7 +73,6 @@ static int parse_post_rotate(Config *c, const ConfigLocation *where, const char 
         }
         if (value[0] == '\0') {
                 strvv_free(c->post_rotate);
-        capture_settings_vector_free(c->captures);
                 c->post_rotate = NULL;
                 return 0;
         }

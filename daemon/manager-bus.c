@@ -46,7 +46,7 @@ static void start_data_free(void *p) {
 /* Reads and checks the options of a start or enable: known keys and ranges,
  * an existing interface (for a start), a filter that compiles for it, a
  * known upload target. */
-static int read_start_data(Manager *m, sd_bus_message *message, const char *interface, bool must_exist,
+static int read_start_data(Manager *m, sd_bus_message *message, const char *interface, bool enable,
                            StartData **ret, sd_bus_error *error) {
         _cleanup_(freep) char *filter_error = NULL;
         bool exists = netif_exists(interface);
@@ -58,13 +58,15 @@ static int read_start_data(Manager *m, sd_bus_message *message, const char *inte
                 return -ENOMEM;
         capture_options_init_default(&d->effective);
 
-        r = config_capture_options(m->config, interface, &d->effective);
+        /* A start builds on what enabling saved; an enable replaces that. */
+        r = enable ? config_capture_options(m->config, interface, &d->effective) :
+                     manager_base_options(m, interface, &d->effective);
         if (r >= 0)
                 r = capture_options_read_message_masked(&d->effective, message, &d->given, error);
         if (r < 0)
                 goto fail;
 
-        if (must_exist && !exists) {
+        if (!enable && !exists) {
                 r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
                 goto fail;
         }
@@ -148,9 +150,10 @@ static int do_enable(Request *req, sd_bus_error *error) {
         if (r < 0)
                 return r;
         capture_set_enabled(c, true);
-        /* A capture that does not run yet takes the enabled options now. */
+        /* A capture that does not run yet takes the enabled options now;
+         * they are its base from now on, nothing given on top. */
         if (!capture_is_active(c)) {
-                (void) capture_set_overrides(c, &d->effective, d->given);
+                (void) capture_set_overrides(c, &d->effective, 0);
                 (void) capture_set_options(c, &d->effective);
         }
 
@@ -236,7 +239,7 @@ static int method_start_or_enable(sd_bus_message *message, Manager *m, bool enab
         if (r < 0)
                 return r;
         /* An interface may be enabled before it exists (it starts when it appears). */
-        r = read_start_data(m, message, interface, !enable, &d, error);
+        r = read_start_data(m, message, interface, enable, &d, error);
         if (r < 0)
                 return r;
 

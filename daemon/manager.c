@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +10,14 @@
 #include "log.h"
 #include "disk-guard.h"
 #include "manager.h"
+#include "names.h"
+#include "strv.h"
 
 /* Hooks running at once, all captures together. */
 #define POST_ROTATE_MAX_CONCURRENT 4
+/* At shutdown, how long the last files' hooks may take (the unit's
+ * TimeoutStopSec= is 30 s). */
+#define EXIT_HOOK_TIMEOUT_USEC (20ULL * 1000000ULL)
 
 int manager_new(Manager **ret, const char *config_dir, const char *state_dir, Guardian *guardian) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -50,6 +56,7 @@ Manager *manager_free(Manager *m) {
         netif_watch_free(m->netif_watch);
         capture_settings_vector_free(m->persisted);
         sd_event_source_disable_unref(m->disk_guard_timer);
+        sd_event_source_disable_unref(m->exit_timer);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         config_free(m->config);
@@ -102,12 +109,15 @@ static void on_post_rotate_done(void *userdata, const char *interface, const cha
         Capture *c = manager_find_capture(m, interface);
         CaptureFile *f;
 
-        if (!c)
+        if (!c) {
+                manager_capture_settled(m);
                 return;
+        }
         f = file_index_find(&c->files, strrchr(path, '/') + 1);
         if (f && f->busy > 0)
                 f->busy--;
         capture_files_enforce_retention(c);
+        manager_capture_settled(m);   /* shutting down: this may have been the last hook */
 }
 
 void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
@@ -188,6 +198,22 @@ static int load_upload_targets(Manager *m) {
         return 0;
 }
 
+static void exit_now(Manager *m) {
+        m->exit_requested = true;
+        m->exit_timer = sd_event_source_disable_unref(m->exit_timer);
+        (void) sd_event_exit(m->event, 0);
+}
+
+static int on_exit_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        /* The files stay; only their hooks did not run. */
+        log_warning("ExecPostRotate hooks for %u finished file(s) did not complete in time; exiting anyway.",
+                    post_rotate_pending(m->post_rotate));
+        exit_now(m);
+        return 0;
+}
+
 void manager_capture_settled(Manager *m) {
         if (!m->exiting || m->exit_requested)
                 return;
@@ -196,9 +222,20 @@ void manager_capture_settled(Manager *m) {
                 if (c->pid > 0)
                         return;
 
+        /* The last files were finished as the captures stopped: their hooks
+         * run before we go, as tcpdump -z never did. */
+        if (!post_rotate_is_idle(m->post_rotate)) {
+                if (!m->exit_timer) {
+                        log_info("All captures stopped; waiting for %u ExecPostRotate hook(s).",
+                                 post_rotate_pending(m->post_rotate));
+                        (void) sd_event_add_time_relative(m->event, &m->exit_timer, CLOCK_MONOTONIC,
+                                                          EXIT_HOOK_TIMEOUT_USEC, 0, on_exit_timeout, m);
+                }
+                return;
+        }
+
         log_info("All captures stopped, exiting.");
-        m->exit_requested = true;
-        (void) sd_event_exit(m->event, 0);
+        exit_now(m);
 }
 
 void manager_begin_exit(Manager *m) {
@@ -228,9 +265,18 @@ bool manager_is_enabled(Manager *m, const char *interface) {
         return config_capture_enabled(m->config, interface) == 1;
 }
 
+int manager_base_options(Manager *m, const char *interface, CaptureOptions *ret) {
+        const CaptureSettings *p = capture_settings_find(m->persisted, interface);
+        int r = config_capture_options(m->config, interface, ret);
+
+        if (r < 0 || !p || p->enabled != 1)
+                return r;
+        return capture_options_merge(ret, &p->options, p->mask);
+}
+
 int manager_effective_options(Manager *m, const char *interface, const CaptureOptions *given,
                               OptionMask mask, CaptureOptions *ret) {
-        int r = config_capture_options(m->config, interface, ret);
+        int r = manager_base_options(m, interface, ret);
 
         return r < 0 ? r : capture_options_merge(ret, given, mask);
 }
@@ -281,7 +327,6 @@ bool manager_find_upload_target(Manager *m, const char *name) {
 }
 
 static int capture_start_enabled(Manager *m, const char *interface) {
-        const CaptureSettings *p = capture_settings_find(m->persisted, interface);
         _cleanup_(capture_options_done) CaptureOptions o = {};
         Capture *c;
         int r;
@@ -291,7 +336,7 @@ static int capture_start_enabled(Manager *m, const char *interface) {
                 return 0;
 
         capture_options_init_default(&o);
-        r = manager_effective_options(m, interface, p ? &p->options : &o, p ? p->mask : 0, &o);
+        r = manager_base_options(m, interface, &o);
         if (r < 0)
                 return r;
 
@@ -300,8 +345,8 @@ static int capture_start_enabled(Manager *m, const char *interface) {
                 if (r < 0)
                         return r;
         }
-        if (p)
-                (void) capture_set_overrides(c, &p->options, p->mask);
+        /* Nothing given at start: the enabled options are in the base. */
+        (void) capture_set_overrides(c, &o, 0);
         r = capture_set_options(c, &o);
         if (r < 0)
                 return r;
@@ -310,14 +355,77 @@ static int capture_start_enabled(Manager *m, const char *interface) {
         return capture_transition(c, CAPTURE_EVENT_START);
 }
 
-void manager_start_enabled(Manager *m) {
-        for (size_t i = 0; m->persisted && m->persisted[i]; i++)
-                if (manager_is_enabled(m, m->persisted[i]->interface))
-                        (void) capture_start_enabled(m, m->persisted[i]->interface);
+/* The interfaces enabled now, NULL-terminated. */
+static char **enabled_interfaces(Manager *m) {
+        char **v = calloc(1, sizeof(char *));
+        size_t n = 0;
 
-        for (size_t i = 0; m->config->captures && m->config->captures[i]; i++)
-                if (manager_is_enabled(m, m->config->captures[i]->interface))
-                        (void) capture_start_enabled(m, m->config->captures[i]->interface);
+        for (int pass = 0; pass < 2 && v; pass++) {
+                CaptureSettings **list = pass == 0 ? m->persisted : m->config->captures;
+
+                for (size_t i = 0; list && list[i] && v; i++) {
+                        const char *interface = list[i]->interface;
+                        char **grown;
+
+                        if (!manager_is_enabled(m, interface) || strv_contains(v, interface))
+                                continue;
+                        grown = realloc(v, (n + 2) * sizeof(char *));
+                        if (!grown || !(grown[n] = strdup(interface))) {
+                                strv_free(grown ?: v);
+                                return NULL;
+                        }
+                        v = grown;
+                        v[++n] = NULL;
+                }
+        }
+        return v;
+}
+
+/* Starts enabled captures, except those in skip (enabled before a reload:
+ * an operator may have stopped them since). */
+static void start_enabled_except(Manager *m, char **skip) {
+        _cleanup_(strv_freep) char **enabled = enabled_interfaces(m);
+
+        for (size_t i = 0; enabled && enabled[i]; i++)
+                if (!strv_contains(skip, enabled[i]))
+                        (void) capture_start_enabled(m, enabled[i]);
+}
+
+/* Captures of earlier runs: their directories hold finished files (listed,
+ * counted by the disk guard) and maybe what a crash left behind. Each gets
+ * a stopped capture object, and its leftovers are finished now. */
+static void adopt_capture_directories(Manager *m) {
+        struct dirent *de;
+        DIR *d;
+
+        d = opendir(m->config->capture_directory);
+        if (!d)
+                return;
+
+        while ((de = readdir(d))) {
+                _cleanup_(capture_options_done) CaptureOptions o = {};
+                Capture *c;
+
+                if (de->d_type != DT_DIR || !interface_name_is_valid(de->d_name) ||
+                    manager_find_capture(m, de->d_name))
+                        continue;
+                if (manager_add_capture(m, de->d_name, &c) < 0)
+                        break;
+
+                capture_options_init_default(&o);
+                if (manager_base_options(m, c->interface, &o) >= 0)
+                        (void) capture_set_options(c, &o);
+                if (capture_files_open(c) < 0)
+                        continue;
+                capture_files_finish_closed(c);
+                log_capture(LOG_DEBUG, 0, c->interface, "%s: %zu finished file(s) from earlier runs.",
+                            c->interface, c->files.n);
+        }
+        closedir(d);
+}
+
+void manager_start_enabled(Manager *m) {
+        start_enabled_except(m, NULL);
 }
 
 static void on_interface_change(const char *name, bool present, void *userdata) {
@@ -333,6 +441,7 @@ static void on_interface_change(const char *name, bool present, void *userdata) 
 
 int manager_reload(Manager *m) {
         _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_(strv_freep) char **enabled_before = enabled_interfaces(m);
         int r;
 
         r = config_load(&config, m->config_dir);
@@ -362,7 +471,7 @@ int manager_reload(Manager *m) {
                 capture_set_enabled(c, manager_is_enabled(m, c->interface));
         }
 
-        manager_start_enabled(m);
+        start_enabled_except(m, enabled_before);
         (void) sd_bus_emit_properties_changed(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE,
                                               "CaptureDirectory", NULL);
         log_info("Configuration reloaded.");
@@ -426,6 +535,8 @@ int manager_start(Manager *m) {
         r = upload_queue_load(m->uploads);
         if (r < 0)
                 log_error_errno(r, "Failed to load the upload queue, pending uploads are not resumed: %m");
+
+        adopt_capture_directories(m);
 
         manager_start_enabled(m);
         return 0;

@@ -26,6 +26,7 @@ typedef struct Manager {
         NetifWatch *netif_watch;
         CaptureSettings **persisted; /* <state_dir>/captures/: EnableCapture/DisableCapture */
         sd_event_source *disk_guard_timer;
+        sd_event_source *exit_timer;     /* shutdown: waiting for hooks */
         bool exiting;             /* stopping every capture */
         bool exit_requested;      /* all stopped, the loop is told to end */
 } Manager;
@@ -53,7 +54,11 @@ int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
 /* Whether a capture on interface starts with the daemon. */
 bool manager_is_enabled(Manager *m, const char *interface);
 
-/* The effective options of a capture: the configuration's, then the given ones. */
+/* The options a capture starts from: the configuration's (built-in <
+ * [Defaults] < capture.d/), then those given when it was enabled. */
+int manager_base_options(Manager *m, const char *interface, CaptureOptions *ret);
+
+/* The effective options of a capture: the base, then the given ones. */
 int manager_effective_options(Manager *m, const char *interface, const CaptureOptions *given,
                               OptionMask mask, CaptureOptions *ret);
 

@@ -279,3 +279,15 @@ int post_rotate_queue(PostRotate *p, char ***commands, const char *interface, co
         start_next_jobs(p);
         return 1;
 }
+
+bool post_rotate_is_idle(const PostRotate *p) {
+        return !p || (!p->queue && !p->active);
+}
+
+unsigned post_rotate_pending(const PostRotate *p) {
+        unsigned n = 0;
+
+        for (const Job *j = p ? p->queue : NULL; j; j = j->next)
+                n++;
+        return n + (p ? p->running : 0);
+}

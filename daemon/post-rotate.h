@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #include "macro.h"
@@ -19,6 +20,12 @@ int post_rotate_new(PostRotate **ret, sd_event *event, unsigned max_concurrent,
                     PostRotateDone done, void *userdata);
 PostRotate *post_rotate_free(PostRotate *p);
 DEFINE_POINTER_CLEANUP(PostRotate, post_rotate_free);
+
+/* Whether no hook runs or waits. */
+bool post_rotate_is_idle(const PostRotate *p);
+
+/* How many files still wait for or run their hooks. */
+unsigned post_rotate_pending(const PostRotate *p);
 
 /* commands: NULL-terminated list of argv vectors (copied). */
 int post_rotate_queue(PostRotate *p, char ***commands, const char *interface, const char *path);
