@@ -17,8 +17,10 @@ import pty
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
+import termios
 import time
 import warnings
 
@@ -352,15 +354,22 @@ class PolkitTest(harness.CapturedTestCase):
             finally:
                 os._exit(127)
         output = b""
+        status = None
         try:
             output = _read_until(fd, b"Password:", 30)
             self.assertIn(b"AUTHENTICATING FOR io.captured.manage", output)
             self.assertIn(b"Authentication is required to start the packet capture on lo", output)
             self.assertIn(CAPADMIN.encode(), output)
+            # pkttyagent turns echo off (flushing what was typed) before it
+            # reads: type only then.
+            wait_for(lambda: not termios.tcgetattr(fd)[3] & termios.ECHO, 10, "pkttyagent to turn echo off")
             os.write(fd, CAPADMIN_PASSWORD.encode() + b"\n")
             output += _read_until(fd, None, 30)
-        finally:
             _, status = os.waitpid(pid, 0)
+        finally:
+            if status is None:  # do not wait for the call's own timeout
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
             os.close(fd)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0, output.decode(errors="replace"))
         self.wait_running("lo")
