@@ -93,6 +93,20 @@ static int property_get_uploads(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "t", strcmp(property, "UploadsSucceeded") == 0 ? succeeded : failed);
 }
 
+static int property_get_files_kept(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Capture *c = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) c->files.n);
+}
+
+/* Finished files and the live one: it grows with every packet, so this is
+ * read, never announced. */
+static int property_get_disk_usage(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Capture *c = userdata;
+        return sd_bus_message_append(reply, "t", file_index_total_size(&c->files) + capture_files_live_size(c));
+}
+
 static int method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Capture *c = userdata;
         return manager_method_stop(message, c->manager, c->interface, error);
@@ -156,6 +170,8 @@ static const sd_bus_vtable capture_vtable[] = {
         SD_BUS_PROPERTY("Upload", "s", property_get_string, OPTION(upload), CHANGE),
         SD_BUS_PROPERTY("CurrentFile", "s", property_get_string, offsetof(Capture, current_file), CHANGE),
         SD_BUS_PROPERTY("FilesCompleted", "t", NULL, offsetof(Capture, files_completed), CHANGE),
+        SD_BUS_PROPERTY("FilesKept", "u", property_get_files_kept, 0, CHANGE),
+        SD_BUS_PROPERTY("DiskUsage", "t", property_get_disk_usage, 0, 0),
         SD_BUS_PROPERTY("PacketsCaptured", "t", property_get_counter, 0, CHANGE),
         SD_BUS_PROPERTY("PacketsReceived", "t", property_get_counter, 0, CHANGE),
         SD_BUS_PROPERTY("PacketsDropped", "t", property_get_counter, 0, CHANGE),
