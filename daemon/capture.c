@@ -218,6 +218,7 @@ static void set_state(Capture *c, CaptureState state) {
         log_capture(LOG_INFO, 0, c->interface, "%s: %s → %s", c->interface, capture_state_to_string(c->state), capture_state_to_string(state));
         c->state = state;
         capture_emit_changed(c, "State", NULL);
+        manager_update_status(c->manager);
 }
 
 /* ---- Pending method replies ---------------------------------------------------- */

@@ -90,7 +90,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Received SIGHUP, reloading the configuration.");
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading the configuration…");
         (void) manager_reload(m);
-        (void) sd_notify(false, "READY=1\nSTATUS=Running.");
+        (void) sd_notify(false, "READY=1");
+        manager_update_status(m);
         return 0;
 }
 
@@ -151,7 +152,8 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog: %m");
 
-        (void) sd_notify(false, "READY=1\nSTATUS=Running.");
+        (void) sd_notify(false, "READY=1");
+        manager_update_status(m);
 
         r = sd_event_loop(m->event);
         if (r < 0)

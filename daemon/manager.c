@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "bus-errors.h"
 #include "captured-bus.h"
@@ -212,6 +213,20 @@ static int on_exit_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                     post_rotate_pending(m->post_rotate));
         exit_now(m);
         return 0;
+}
+
+void manager_update_status(Manager *m) {
+        unsigned running = 0, waiting = 0, failed = 0;
+
+        if (m->exiting)
+                return;
+        for (Capture *c = m->captures; c; c = c->next) {
+                running += c->state == CAPTURE_RUNNING;
+                waiting += c->state == CAPTURE_WAITING;
+                failed += c->state == CAPTURE_FAILED;
+        }
+        (void) sd_notifyf(false, "STATUS=%u capture(s) running, %u waiting for their interface, %u failed.",
+                          running, waiting, failed);
 }
 
 void manager_capture_settled(Manager *m) {

@@ -83,6 +83,9 @@ const char *manager_file_upload_state(Manager *m, const char *path, const char *
 /* Whether the file still waits for its upload. */
 bool manager_file_is_pending_upload(Manager *m, const char *path);
 
+/* Tells the service manager how many captures run (sd_notify STATUS=). */
+void manager_update_status(Manager *m);
+
 /* A capture reached a resting state (stopped or failed). */
 void manager_capture_settled(Manager *m);
 

@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""What the daemon tells the service manager and the journal (issue 5 §5):
+sd_notify READY/STATUS/RELOADING/STOPPING, and structured journal records
+with CAPTURE_INTERFACE=, CAPTURE_FILE= when journald reads its stderr.
+
+Both peers are sockets this test binds itself, where systemd would: the
+$NOTIFY_SOCKET datagram socket, and /run/systemd/journal/socket (on a
+tmpfs inside the test's namespace), with $JOURNAL_STREAM naming the
+daemon's stderr as systemd does."""
+
+import os
+import signal
+import socket
+import struct
+import subprocess
+import threading
+
+import harness
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+
+
+def parse_journal_datagram(data):
+    """The journal's native protocol: FIELD=value lines, or FIELD\\n<le64 size>value\\n."""
+    fields = {}
+    i = 0
+    while i < len(data):
+        newline = data.index(b"\n", i)
+        line = data[i:newline]
+        if b"=" in line:
+            key, value = line.split(b"=", 1)
+            i = newline + 1
+        else:
+            key = line
+            (size,) = struct.unpack("<Q", data[newline + 1:newline + 9])
+            value = data[newline + 9:newline + 9 + size]
+            i = newline + 9 + size + 1
+        fields[key.decode()] = value.decode(errors="replace")
+    return fields
+
+
+class Receiver:
+    """A bound datagram socket; a thread reads it all the time, as journald
+    would (a full socket buffer blocks the sender)."""
+
+    def __init__(self, path):
+        self.path = path
+        if os.path.exists(path):
+            os.unlink(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.1)
+        self.received = []
+        self.lock = threading.Lock()
+        self.running = True
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while self.running:
+            try:
+                data = self.sock.recv(1 << 20)
+            except (socket.timeout, BlockingIOError):
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.received.append(data)
+
+    def drain(self):
+        with self.lock:
+            out, self.received = self.received, []
+        return out
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+        os.unlink(self.path)
+
+
+class NotifyTest(harness.CapturedTestCase):
+    start_daemon = False
+
+    def setUp(self):
+        super().setUp()
+        self.seen = []
+        self.notify = Receiver(os.path.join(self.root, "notify"))
+        self.addCleanup(self.notify.close)
+        os.environ["NOTIFY_SOCKET"] = self.notify.path
+        self.addCleanup(os.environ.pop, "NOTIFY_SOCKET", None)
+        self.daemon.start()
+
+    def messages(self):
+        self.seen += [m.decode() for m in self.notify.drain()]
+        return self.seen
+
+    def wait_message(self, predicate, what):
+        harness.wait_for(lambda: any(predicate(m) for m in self.messages()), 10, what)
+
+    def test_ready_status_reloading_stopping(self):
+        self.wait_message(lambda m: "READY=1" in m.split("\n"), "READY=1")
+        self.wait_message(lambda m: "STATUS=0 capture(s) running" in m, "STATUS with no capture")
+
+        harness.send_udp(count=1)
+        harness.start_capture("lo", {})
+        self.wait_running("lo")
+        self.wait_message(lambda m: "STATUS=1 capture(s) running" in m, "STATUS with one capture running")
+
+        self.daemon.signal(signal.SIGHUP)
+        self.wait_message(lambda m: "RELOADING=1" in m.split("\n"), "RELOADING=1 after SIGHUP")
+
+        self.daemon.signal(signal.SIGTERM)
+        self.daemon.wait(20)
+        self.assertTrue(any("STOPPING=1" in m.split("\n") for m in self.messages()), "STOPPING=1 at SIGTERM")
+
+
+class JournalTest(harness.CapturedTestCase):
+    start_daemon = False
+
+    def setUp(self):
+        super().setUp()
+        os.makedirs("/run/systemd", exist_ok=True)
+        harness.run(["mount", "-t", "tmpfs", "tmpfs", "/run/systemd"])
+        self.addCleanup(harness.run, ["umount", "-l", "/run/systemd"], check=False)
+        os.makedirs(os.path.dirname(JOURNAL_SOCKET))
+        self.journal = Receiver(JOURNAL_SOCKET)
+        self.addCleanup(self.journal.close)
+
+        # What systemd sets when the service's stderr is a journal stream:
+        # the device and inode of that stderr (here, the daemon's log file).
+        open(self.daemon_log_path, "ab").close()
+        st = os.stat(self.daemon_log_path)
+        os.environ["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+        self.addCleanup(os.environ.pop, "JOURNAL_STREAM", None)
+        self.daemon.start()
+
+    def records(self):
+        return [parse_journal_datagram(d) for d in self.journal.drain()]
+
+    def test_structured_records(self):
+        harness.start_capture("lo", {"FileSize": ("u", 1)})
+        self.wait_running("lo")
+        harness.send_udp(payload=b"x" * 1400, count=1000)
+        harness.stop_capture("lo")
+
+        records = []
+        harness.wait_for(lambda: records.extend(self.records()) or
+                         any(r.get("CAPTURE_FILE") for r in records), 10, "a record with CAPTURE_FILE=")
+
+        self.assertTrue(all(r.get("SYSLOG_IDENTIFIER") == "captured" for r in records))
+        self.assertTrue(all(r.get("PRIORITY", "").isdigit() for r in records))
+        per_capture = [r for r in records if r.get("CAPTURE_INTERFACE") == "lo"]
+        self.assertTrue(per_capture, "no record carries CAPTURE_INTERFACE=lo")
+        finished = [r for r in records if r.get("CAPTURE_FILE")]
+        for r in finished:
+            self.assertEqual(r.get("CAPTURE_INTERFACE"), "lo", r)
+            self.assertTrue(os.path.exists(r["CAPTURE_FILE"]), r)
+            self.assertIn(r["CAPTURE_FILE"], r["MESSAGE"])
+        # Records went to the journal, not as <N> lines to stderr.
+        self.assertNotIn("finished", self.daemon.log())
+
+
+if __name__ == "__main__":
+    harness.main()
