@@ -14,6 +14,7 @@ the build directory (default build-bench/, or $BUILD_DIR).
 Nothing here asserts a timing: the scripts measure and print.
 """
 
+import atexit
 import json
 import os
 import re
@@ -120,6 +121,7 @@ def setup():
 
     _scratch = tempfile.mkdtemp(prefix="captured-bench-", dir="/tmp")
     mount_tmpfs(_scratch)
+    atexit.register(_teardown)
 
     if not os.path.isdir("/run/dbus"):
         mount_tmpfs("/run")
@@ -134,6 +136,16 @@ def setup():
     wait_for(lambda: run(["busctl", "--system", "status", "org.freedesktop.DBus"], check=False).returncode == 0,
              10, "the private system bus")
     return _scratch
+
+
+def _teardown():
+    """At exit: the mount point was made on the host's /tmp; remove it."""
+    if _scratch:
+        run(["umount", "--lazy", _scratch], check=False)
+        try:
+            os.rmdir(_scratch)
+        except OSError:
+            pass
 
 
 def reap():
