@@ -279,12 +279,20 @@ static int scan_directory(Capture *c) {
         return 0;
 }
 
+int capture_files_index(Capture *c) {
+        int r = scan_directory(c);
+
+        if (r < 0)
+                return log_capture(LOG_ERR, r, c->interface, "%s: cannot read %s: %m", c->interface, c->directory);
+        return 0;
+}
+
 int capture_files_open(Capture *c) {
         int r;
 
-        r = scan_directory(c);
+        r = capture_files_index(c);
         if (r < 0)
-                return log_capture(LOG_ERR, r, c->interface, "%s: cannot read %s: %m", c->interface, c->directory);
+                return r;
 
         if (c->inotify_source)
                 return 0;

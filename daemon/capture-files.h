@@ -45,7 +45,10 @@ int capture_file_finish(const char *directory, const char *interface, const char
                         char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at);
 
 /* Capture-level file handling. */
-int capture_files_open(Capture *c);                 /* index the directory, watch it */
+/* Indexes the finished files in the directory. */
+int capture_files_index(Capture *c);
+/* Indexes, and watches the directory for tcpdump's closes (while it runs). */
+int capture_files_open(Capture *c);
 void capture_files_close(Capture *c);
 /* Finishes every live file tcpdump does not hold open: all of them when it
  * does not run (after it exited, crash leftovers), the ones whose close we

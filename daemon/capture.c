@@ -643,6 +643,8 @@ static void enter_failed(Capture *c) {
 
 static void enter_stopped(Capture *c) {
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        /* Nothing writes here any more: every file was finished at exit. */
+        capture_files_close(c);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_STOPPED);
         /* Starters still waiting learn that it was stopped meanwhile. */

@@ -430,7 +430,7 @@ static void adopt_capture_directories(Manager *m) {
                 capture_options_init_default(&o);
                 if (manager_base_options(m, c->interface, &o) >= 0)
                         (void) capture_set_options(c, &o);
-                if (capture_files_open(c) < 0)
+                if (capture_files_index(c) < 0)
                         continue;
                 capture_files_finish_closed(c);
                 log_capture(LOG_DEBUG, 0, c->interface, "%s: %zu finished file(s) from earlier runs.",

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 /* Larger than any snapshot length tcpdump uses; a record claiming more is
  * garbage (a torn write), not a packet. */
 #define PCAP_MAX_RECORD (256u * 1024u)
+#define PCAP_WALK_BUFFER (256u * 1024u)
 
 static uint32_t read_u32(const uint8_t *p, bool swapped) {
         uint32_t v;
@@ -52,13 +52,77 @@ size_t pcap_valid_length(const uint8_t *data, size_t size) {
         return offset;
 }
 
+/* Walks the record headers with one fixed buffer: memory does not grow
+ * with the file, and the file is opened for reading only, so checking it
+ * raises no close-after-write event of its own. */
+static int valid_length_of_fd(int fd, uint64_t size, uint64_t *ret) {
+        static uint8_t buffer[PCAP_WALK_BUFFER];
+        uint64_t offset = 0, base = 0;   /* file offset of buffer[0] */
+        size_t filled = 0;
+        bool header = true, swapped = false;
+
+        for (;;) {
+                size_t at = (size_t) (offset - base), need;
+                uint32_t captured, original;
+
+                need = header ? PCAP_GLOBAL_HEADER_SIZE : PCAP_RECORD_HEADER_SIZE;
+                if (filled - at < need) {
+                        ssize_t n;
+
+                        /* Keep the unread part, fill up the rest. */
+                        memmove(buffer, buffer + at, filled - at);
+                        filled -= at;
+                        base = offset;
+                        at = 0;
+                        n = pread(fd, buffer + filled, sizeof(buffer) - filled, (off_t) (base + filled));
+                        if (n < 0)
+                                return -errno;
+                        filled += (size_t) n;
+                        if (filled < need)
+                                break;   /* end of file, or a partial header */
+                }
+
+                if (header) {
+                        uint8_t check[PCAP_GLOBAL_HEADER_SIZE + PCAP_RECORD_HEADER_SIZE] = {};
+
+                        memcpy(check, buffer, PCAP_GLOBAL_HEADER_SIZE);
+                        if (pcap_valid_length(check, PCAP_GLOBAL_HEADER_SIZE) == 0) {
+                                *ret = 0;
+                                return 0;
+                        }
+                        swapped = read_u32(buffer, false) != PCAP_MAGIC_USEC && read_u32(buffer, false) != PCAP_MAGIC_NSEC;
+                        offset = PCAP_GLOBAL_HEADER_SIZE;
+                        header = false;
+                        continue;
+                }
+
+                captured = read_u32(buffer + at + 8, swapped);
+                original = read_u32(buffer + at + 12, swapped);
+                if (captured > PCAP_MAX_RECORD || captured > original)
+                        break;
+                if (size - offset - PCAP_RECORD_HEADER_SIZE < captured)
+                        break;
+                offset += PCAP_RECORD_HEADER_SIZE + captured;
+                if (offset - base > filled) {
+                        /* The payload runs past the buffer: skip it unread. */
+                        filled = 0;
+                        base = offset;
+                }
+                if (offset == size)
+                        break;
+        }
+
+        *ret = header ? 0 : offset;
+        return 0;
+}
+
 int pcap_file_repair(const char *path, uint64_t *ret_size, bool *ret_truncated) {
         _cleanup_(closep) int fd = -EBADF;
         struct stat st;
-        size_t valid;
-        void *map;
+        uint64_t valid = 0;
+        int r;
 
-        fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
@@ -68,21 +132,18 @@ int pcap_file_repair(const char *path, uint64_t *ret_size, bool *ret_truncated) 
         if (st.st_size < PCAP_GLOBAL_HEADER_SIZE)
                 return 0;
 
-        map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED)
-                return -errno;
-        valid = pcap_valid_length(map, (size_t) st.st_size);
-        munmap(map, (size_t) st.st_size);
-
+        r = valid_length_of_fd(fd, (uint64_t) st.st_size, &valid);
+        if (r < 0)
+                return r;
         if (valid == 0)
                 return 0;
 
-        if (valid < (size_t) st.st_size && ftruncate(fd, (off_t) valid) < 0)
+        if (valid < (uint64_t) st.st_size && truncate(path, (off_t) valid) < 0)
                 return -errno;
 
         if (ret_size)
                 *ret_size = valid;
         if (ret_truncated)
-                *ret_truncated = valid < (size_t) st.st_size;
+                *ret_truncated = valid < (uint64_t) st.st_size;
         return 1;
 }

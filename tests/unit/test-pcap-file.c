@@ -127,6 +127,42 @@ static void test_repair_file(void) {
         g_rmdir(dir);
 }
 
+/* The file walk (fixed buffer, records across its edges, payloads larger
+ * than what is left of it) agrees with the in-memory walk at every cut. */
+static void test_repair_agrees_with_memory_walk(void) {
+        g_autoptr(GByteArray) b = g_byte_array_new();
+        g_autofree char *dir = g_dir_make_tmp("test-pcap-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename(dir, "big.pcap", NULL);
+        g_autoptr(GRand) rand = g_rand_new_with_seed(4242);
+
+        append_header(b, 0xa1b2c3d4);
+        while (b->len < 3 * 1024 * 1024)
+                append_record(b, g_rand_int_range(rand, 0, 2) ? g_rand_int_range(rand, 1, 1600) :
+                                                                g_rand_int_range(rand, 100000, 262144),
+                              262144);
+
+        for (int i = 0; i < 40; i++) {
+                gsize cut = i == 0 ? b->len : (gsize) g_rand_int_range(rand, 0, (gint32) b->len);
+                gsize expected = pcap_valid_length(b->data, cut);
+                guint64 size = 0;
+                bool truncated = false;
+                int r;
+
+                g_assert_true(g_file_set_contents(path, (const char *) b->data, (gssize) cut, NULL));
+                r = pcap_file_repair(path, &size, &truncated);
+                if (expected == 0) {
+                        g_assert_cmpint(r, ==, 0);
+                        continue;
+                }
+                g_assert_cmpint(r, ==, 1);
+                g_assert_cmpuint(size, ==, expected);
+                g_assert_true(truncated == (expected < cut));
+        }
+
+        g_unlink(path);
+        g_rmdir(dir);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/pcap-file/whole", test_whole_file);
@@ -136,5 +172,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/pcap-file/garbage-length", test_garbage_length);
         g_test_add_func("/pcap-file/big-endian-nanosecond", test_big_endian_and_nanosecond);
         g_test_add_func("/pcap-file/repair", test_repair_file);
+        g_test_add_func("/pcap-file/repair-agrees-with-memory-walk", test_repair_agrees_with_memory_walk);
         return g_test_run();
 }
