@@ -325,6 +325,10 @@ def sandbox_main(argv):
     ro_paths = [p for p in os.environ.get(SANDBOX_RO_ENV, "").split(":") if p]
     notes = []
 
+    # The build tree may be under /tmp, /var/tmp or /root, which the sandbox
+    # hides (PrivateTmp=, ProtectHome=): exec the binary through a handle
+    # taken before, as systemd's ExecStart= finds it before it mounts.
+    binary_fd = os.open(binary, os.O_PATH)
     _setup_mounts(settings, rw_paths, ro_paths, notes)
     umask = setting(settings, "UMask")
     if umask:
@@ -340,7 +344,7 @@ def sandbox_main(argv):
     if note_path:
         with open(note_path, "w") as f:
             f.write("\n".join(notes) + "\n")
-    os.execv(binary, [binary] + argv)
+    os.execv(f"/proc/self/fd/{binary_fd}", [binary] + argv)
 
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--sandbox":
