@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,28 +14,40 @@
 #include "output.h"
 #include "polkit-agent.h"
 
-typedef enum VerbFlags {
-        VERB_CAPTURE_OPTIONS = 1 << 0,  /* takes --filter= etc. */
-        VERB_NOW             = 1 << 1,  /* takes --now */
-} VerbFlags;
+const Verb verbs[] = {
+        { "start", "IFACE...", "Start a capture on each interface",
+          "Options not given come from the configuration. Waits until tcpdump is ready.\n"
+          "A capture that already runs with other options is an error: stop it first.",
+          1, SIZE_MAX, VERB_CAPTURE_OPTIONS, verb_start },
+        { "stop", "IFACE...", "Stop captures (their files stay)",
+          "Waits until tcpdump has exited and its last file is finished.",
+          1, SIZE_MAX, 0, verb_stop },
+        { "restart", "IFACE...", "Restart captures with the options they run with", NULL,
+          1, SIZE_MAX, 0, verb_restart },
+        { "status", "[IFACE...]", "Show the state of captures, of all without IFACE",
+          "Exit status with IFACE: 3 if a named capture is not running, 4 if there is\n"
+          "no capture on a named interface.",
+          0, SIZE_MAX, 0, verb_status },
+        { "list", "", "List all captures", NULL,
+          0, 0, 0, verb_list },
+        { "files", "IFACE", "List the finished files of a capture", NULL,
+          1, 1, 0, verb_files },
+        { "enable", "IFACE... [--now]", "Start captures whenever captured starts (--now: and now)",
+          "The options given are kept with the capture. The interface need not exist yet.",
+          1, SIZE_MAX, VERB_CAPTURE_OPTIONS | VERB_NOW, verb_enable },
+        { "disable", "IFACE... [--now]", "Undo enable (--now: and stop the capture)", NULL,
+          1, SIZE_MAX, VERB_NOW, verb_disable },
+        { "watch", "[IFACE...]", "Follow completions, uploads and state changes live",
+          "Runs until interrupted.",
+          0, SIZE_MAX, 0, verb_watch },
+};
 
-typedef struct Verb {
-        const char *name;
-        size_t min_args, max_args;      /* interface names */
-        VerbFlags flags;
-        VerbFunction run;
-} Verb;
+const size_t verbs_size = ELEMENTSOF(verbs);
 
-static const Verb verbs[] = {
-        { "start",   1, SIZE_MAX, VERB_CAPTURE_OPTIONS,            verb_start   },
-        { "stop",    1, SIZE_MAX, 0,                               verb_stop    },
-        { "restart", 1, SIZE_MAX, 0,                               verb_restart },
-        { "status",  0, SIZE_MAX, 0,                               verb_status  },
-        { "list",    0, 0,        0,                               verb_list    },
-        { "files",   1, 1,        0,                               verb_files   },
-        { "enable",  1, SIZE_MAX, VERB_CAPTURE_OPTIONS | VERB_NOW, verb_enable  },
-        { "disable", 1, SIZE_MAX, VERB_NOW,                        verb_disable },
-        { "watch",   0, SIZE_MAX, 0,                               verb_watch   },
+/* Not in the list of commands, which are those that act on captures. */
+static const Verb verb_help_entry = {
+        "help", "[COMMAND]", "Show the help of a command, or this help without COMMAND", NULL,
+        0, SIZE_MAX, VERB_LOCAL, verb_help,
 };
 
 enum {
@@ -47,77 +58,29 @@ enum {
         ARG_CAPTURE_OPTION,             /* + 2 × index in capture_option_table, + 1 for --no-NAME */
 };
 
-static const char *option_metavar(const OptionSpec *spec) {
-        return spec->type == OPTION_UINT32 ? "N" : "TEXT";
-}
+const CtlOption ctl_options[] = {
+        { "host", 'H', "[USER@]HOST", 'H', 0,
+          "Operate on the system bus of a remote host (over SSH)" },
+        { "json", 0, NULL, ARG_JSON, 0,
+          "Print JSON: status, list, files an array of objects\n"
+          "keyed by D-Bus property name; watch one object per line" },
+        { "no-ask-password", 0, NULL, ARG_NO_ASK_PASSWORD, 0,
+          "Do not ask for a password to authorize (by default\n"
+          "polkit may ask for one when stdin is a terminal)" },
+        { "now", 0, NULL, ARG_NOW, VERB_NOW,
+          "With enable: also start; with disable: also stop" },
+        { "quiet", 'q', NULL, 'q', 0,
+          "Print less: no footers; status only sets the exit status" },
+        { "help", 'h', NULL, 'h', 0,
+          "Show this help; with a command, that command's help" },
+        { "version", 0, NULL, ARG_VERSION, 0,
+          "Show the version" },
+};
 
-/* The left column of an option's help line: "--file-size=N", "--[no-]promiscuous". */
-static int format_option_synopsis(char *buf, size_t l, const OptionSpec *spec) {
-        if (spec->type == OPTION_BOOLEAN)
-                return snprintf(buf, l, "--[no-]%s", spec->cli_name);
-        return snprintf(buf, l, "--%s=%s", spec->cli_name, option_metavar(spec));
-}
-
-static void help_capture_options(void) {
-        char synopsis[64];
-        int width = 0;
-
-        for (size_t i = 0; i < capture_option_table_size; i++) {
-                int n = format_option_synopsis(synopsis, sizeof(synopsis), &capture_option_table[i]);
-                if (n > width)
-                        width = n;
-        }
-
-        for (size_t i = 0; i < capture_option_table_size; i++) {
-                const OptionSpec *spec = &capture_option_table[i];
-
-                format_option_synopsis(synopsis, sizeof(synopsis), spec);
-                printf("     %-*s  %s", width, synopsis, spec->help);
-                if (spec->type == OPTION_UINT32)
-                        printf(" [%" PRIu32 "…%" PRIu32 "]", spec->min, spec->max);
-                fputc('\n', stdout);
-        }
-}
-
-static void help(void) {
-        printf("capturectl [OPTIONS] COMMAND [ARGS]\n"
-               "\n"
-               "Control the packet captures of captured.\n"
-               "\n"
-               "Commands:\n"
-               "  start IFACE...           Start a capture on each interface\n"
-               "  stop IFACE...            Stop captures (their files stay)\n"
-               "  restart IFACE...         Restart captures with the options they run with\n"
-               "  status [IFACE...]        Show the state of captures, of all without IFACE\n"
-               "  list                     List all captures\n"
-               "  files IFACE              List the finished files of a capture\n"
-               "  enable IFACE... [--now]  Start captures whenever captured starts (--now: and now)\n"
-               "  disable IFACE... [--now] Undo enable (--now: and stop the capture)\n"
-               "  watch [IFACE...]         Follow completions, uploads and state changes live\n"
-               "\n"
-               "Capture options (start, enable; those not given are captured's defaults):\n");
-        help_capture_options();
-        printf("\n"
-               "Options:\n"
-               "  -H --host=[USER@]HOST    Operate on the system bus of a remote host (over SSH)\n"
-               "     --json                Print JSON: status, list, files an array of objects\n"
-               "                           keyed by D-Bus property name; watch one object per line\n"
-               "     --no-ask-password     Do not ask for a password to authorize (by default\n"
-               "                           polkit may ask for one when stdin is a terminal)\n"
-               "     --now                 With enable: also start; with disable: also stop\n"
-               "  -q --quiet               Print less: no footers; status only sets the exit status\n"
-               "  -h --help                Show this help\n"
-               "     --version             Show the version\n"
-               "\n"
-               "Exit status:\n"
-               "  0  success\n"
-               "  1  failure, explained in one line on stderr\n"
-               "  2  invalid command line\n"
-               "  3  status: a named capture is not running\n"
-               "  4  status: there is no capture on a named interface\n");
-}
+const size_t ctl_options_size = ELEMENTSOF(ctl_options);
 
 typedef struct LongOptions {
+        char short_options[2 + 2 * 8];  /* ":" and "X" or "X:" per short option */
         struct option *options;
         char **names;                   /* the generated "no-NAME" strings */
         size_t n_names;
@@ -130,25 +93,35 @@ static void long_options_done(LongOptions *l) {
         free(l->options);
 }
 
-/* The fixed options plus two per capture option: --NAME and, for booleans, --no-NAME. */
+/* capturectl's options plus two per capture option: --NAME and, for booleans, --no-NAME. */
 static int long_options_build(LongOptions *l) {
-        static const struct option fixed[] = {
-                { "help",            no_argument,       NULL, 'h'                 },
-                { "version",         no_argument,       NULL, ARG_VERSION         },
-                { "host",            required_argument, NULL, 'H'                 },
-                { "json",            no_argument,       NULL, ARG_JSON            },
-                { "no-ask-password", no_argument,       NULL, ARG_NO_ASK_PASSWORD },
-                { "now",             no_argument,       NULL, ARG_NOW             },
-                { "quiet",           no_argument,       NULL, 'q'                 },
-        };
-        size_t n = ELEMENTSOF(fixed);
+        size_t n = 0;
 
-        l->options = calloc(ELEMENTSOF(fixed) + 2 * capture_option_table_size + 1, sizeof(struct option));
+        l->options = calloc(ctl_options_size + 2 * capture_option_table_size + 1, sizeof(struct option));
         l->names = calloc(capture_option_table_size, sizeof(char *));
         if (!l->options || !l->names)
                 return -ENOMEM;
 
-        memcpy(l->options, fixed, sizeof(fixed));
+        /* ':' first: a missing argument is reported as such, not as an unknown option. */
+        l->short_options[0] = ':';
+        for (size_t i = 0, k = 1; i < ctl_options_size; i++) {
+                if (ctl_options[i].short_name == 0)
+                        continue;
+                if (k + 3 > sizeof(l->short_options))
+                        return -ENOBUFS;
+                l->short_options[k++] = ctl_options[i].short_name;
+                if (ctl_options[i].metavar)
+                        l->short_options[k++] = ':';
+                l->short_options[k] = '\0';
+        }
+
+        for (size_t i = 0; i < ctl_options_size; i++)
+                l->options[n++] = (struct option) {
+                        ctl_options[i].name,
+                        ctl_options[i].metavar ? required_argument : no_argument,
+                        NULL,
+                        ctl_options[i].id,
+                };
 
         for (size_t i = 0; i < capture_option_table_size; i++) {
                 const OptionSpec *spec = &capture_option_table[i];
@@ -246,11 +219,27 @@ static int log_bad_option(int opt, const char *arg) {
         return -EINVAL;
 }
 
+/* --help before or after a command is that command's help. */
+static int show_help(int argc, char *argv[]) {
+        const Verb *verb;
+
+        if (optind >= argc) {
+                help_print();
+                return 0;
+        }
+
+        verb = verb_find(argv[optind]);
+        if (!verb)
+                return -EINVAL;
+        help_print_verb(verb);
+        return 0;
+}
+
 /* Returns 0 to exit successfully (--help, --version), > 0 to go on, < 0 on a
  * usage error that was explained. */
 static int parse_argv(Context *c, int argc, char *argv[]) {
         _cleanup_(long_options_done) LongOptions long_options = {};
-        bool show_help = false, show_version = false;
+        bool help = false, version = false;
         int opt, r;
 
         r = long_options_build(&long_options);
@@ -263,13 +252,13 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 
         /* Our own messages, so that every line starts with "capturectl: ". */
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, ":hqH:", long_options.options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, long_options.short_options, long_options.options, NULL)) >= 0)
                 switch (opt) {
                 case 'h':
-                        show_help = true;
+                        help = true;
                         break;
                 case ARG_VERSION:
-                        show_version = true;
+                        version = true;
                         break;
                 case 'H':
                         c->host = optarg;
@@ -297,26 +286,31 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
                                 return r;
                 }
 
-        if (show_help) {
-                help();
-                return 0;
-        }
-        if (show_version) {
+        if (help)
+                return show_help(argc, argv);
+        if (version) {
                 printf("capturectl %s\n", PACKAGE_VERSION);
                 return 0;
         }
         return 1;
 }
 
-static const Verb *find_verb(const char *name) {
+const Verb *verb_find(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(verbs[i].name, name) == 0)
                         return &verbs[i];
+        if (strcmp(verb_help_entry.name, name) == 0)
+                return &verb_help_entry;
+
+        log_error("unknown command '%s' (see capturectl --help)", name);
         return NULL;
 }
 
 /* Checks what the command line gives a verb before anything goes on the bus. */
 static int check_verb_args(const Context *c, const Verb *verb, char **args, size_t n_args) {
+        if (verb->flags & VERB_LOCAL)
+                return 0;       /* it checks its own */
+
         if (n_args < verb->min_args)
                 return log_error_errno(-EINVAL, "%s needs %s interface name", verb->name,
                                        verb->max_args == 1 ? "an" : "at least one");
@@ -365,11 +359,9 @@ int main(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
 
-        verb = find_verb(argv[optind]);
-        if (!verb) {
-                log_error("unknown command '%s' (see capturectl --help)", argv[optind]);
+        verb = verb_find(argv[optind]);
+        if (!verb)
                 return EXIT_USAGE;
-        }
 
         args = argv + optind + 1;
         n_args = (size_t) (argc - optind - 1);
@@ -377,9 +369,11 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_USAGE;
 
-        r = bus_connect(&c.bus, c.host, c.ask_password);
-        if (r < 0)
-                return EXIT_FAILURE;
+        if (!(verb->flags & VERB_LOCAL)) {
+                r = bus_connect(&c.bus, c.host, c.ask_password);
+                if (r < 0)
+                        return EXIT_FAILURE;
+        }
 
         r = verb->run(&c, args, n_args);
         return r < 0 ? EXIT_FAILURE : r;

@@ -49,3 +49,44 @@ int verb_status(Context *c, char **ifaces, size_t n_ifaces);
 int verb_list(Context *c, char **ifaces, size_t n_ifaces);
 int verb_files(Context *c, char **ifaces, size_t n_ifaces);
 int verb_watch(Context *c, char **ifaces, size_t n_ifaces);
+int verb_help(Context *c, char **args, size_t n_args);
+
+typedef enum VerbFlags {
+        VERB_CAPTURE_OPTIONS = 1 << 0,  /* takes --filter= etc. */
+        VERB_NOW             = 1 << 1,  /* takes --now */
+        VERB_LOCAL           = 1 << 2,  /* needs no bus; its arguments are no interface names */
+} VerbFlags;
+
+typedef struct Verb {
+        const char *name;
+        const char *arguments;          /* for the help: "IFACE...", "[IFACE...]" */
+        const char *summary;            /* one line in the list of commands */
+        const char *description;        /* more in the command's own help, or NULL */
+        size_t min_args, max_args;
+        VerbFlags flags;
+        VerbFunction run;
+} Verb;
+
+/* The commands that act on captures, in the order of the help. */
+extern const Verb verbs[];
+extern const size_t verbs_size;
+
+/* A command by name, `help` included; NULL, after saying so on stderr, if there is none. */
+const Verb *verb_find(const char *name);
+
+/* capturectl's own options (the capture options are common/capture-options.c's). */
+typedef struct CtlOption {
+        const char *name;               /* long name */
+        char short_name;                /* 0 if none */
+        const char *metavar;            /* the argument, NULL if it takes none */
+        int id;                         /* what getopt_long() returns */
+        VerbFlags verbs;                /* 0: every command takes it; else those with one of these flags */
+        const char *help;               /* '\n' starts a continuation line */
+} CtlOption;
+
+extern const CtlOption ctl_options[];
+extern const size_t ctl_options_size;
+
+/* The help texts, generated from the tables above and the capture option table. */
+void help_print(void);
+void help_print_verb(const Verb *verb);
