@@ -215,6 +215,15 @@ static void print_rotation(json_object *o) {
                 print_field("Rotate", "by size or every %s", format_timespan(span, sizeof(span), seconds * USEC_PER_SEC));
 }
 
+/* Disk use, then the limits it stays within: "7 kept, 6.9M on disk (at most 10 × 1 MB)". */
+static void print_disk_use(json_object *o) {
+        char bytes[FORMAT_BYTES_MAX];
+
+        print_field("Files", "%" PRIu64 " kept, %s on disk (at most %" PRIu64 " × %" PRIu64 " MB)",
+                    prop_uint(o, "FilesKept"), format_bytes(bytes, sizeof(bytes), prop_uint(o, "DiskUsage")),
+                    prop_uint(o, "FileCount"), prop_uint(o, "FileSize"));
+}
+
 static void print_uploads(json_object *o) {
         const char *target = prop_string(o, "Upload");
         uint64_t pending = prop_uint(o, "UploadsPending");
@@ -242,7 +251,7 @@ static void print_status(json_object *o) {
         if (pid > 0)
                 print_field("Main PID", "%" PRIu64, pid);
         print_field("Filter", "%s", filter[0] != '\0' ? filter : "(none: all packets)");
-        print_field("Files", "%" PRIu64 " MB × %" PRIu64, prop_uint(o, "FileSize"), prop_uint(o, "FileCount"));
+        print_disk_use(o);
         if (current[0] != '\0')
                 print_field("Current file", "%s", current);
         print_field("Snap length", "%" PRIu64 " bytes", prop_uint(o, "SnapLength"));
@@ -326,7 +335,7 @@ int verb_status(Context *c, char **ifaces, size_t n_ifaces) {
 }
 
 static int list_print_table(const Context *c, json_object *captures) {
-        static const char *const headers[] = { "INTERFACE", "STATE", "PID", "FILES", "PACKETS" };
+        static const char *const headers[] = { "INTERFACE", "STATE", "PID", "FILES", "DISK", "PACKETS" };
         _cleanup_(table_freep) Table *t = NULL;
         size_t n = json_object_array_length(captures);
         int r;
@@ -342,11 +351,13 @@ static int list_print_table(const Context *c, json_object *captures) {
                         json_object *o = json_object_array_get_idx(captures, i);
                         const char *state = prop_string(o, "State");
                         uint64_t pid = prop_uint(o, "MainPID");
+                        char disk[FORMAT_BYTES_MAX];
 
                         if ((r = table_add_cell(t, prop_string(o, "Interface"), NULL)) < 0 ||
                             (r = table_add_cell(t, state, capture_state_color(state))) < 0 ||
                             (r = pid > 0 ? table_add_cellf(t, NULL, "%" PRIu64, pid) : table_add_cell(t, "-", NULL)) < 0 ||
                             (r = table_add_cellf(t, NULL, "%" PRIu64, prop_uint(o, "FilesCompleted"))) < 0 ||
+                            (r = table_add_cell(t, format_bytes(disk, sizeof(disk), prop_uint(o, "DiskUsage")), NULL)) < 0 ||
                             (r = table_add_cellf(t, NULL, "%" PRIu64, prop_uint(o, "PacketsCaptured"))) < 0)
                                 return r;
                 }
