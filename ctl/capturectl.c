@@ -38,7 +38,7 @@ const Verb verbs[] = {
         { "disable", "IFACE... [--now]", "Undo enable (--now: and stop the capture)", NULL,
           1, SIZE_MAX, VERB_NOW, verb_disable },
         { "watch", "[IFACE...]", "Follow completions, uploads and state changes live",
-          "Runs until interrupted.",
+          "Runs until interrupted. Its output is never paged.",
           0, SIZE_MAX, 0, verb_watch },
 };
 
@@ -54,6 +54,7 @@ enum {
         ARG_VERSION = 0x100,
         ARG_JSON,
         ARG_NO_ASK_PASSWORD,
+        ARG_NO_PAGER,
         ARG_NOW,
         ARG_CAPTURE_OPTION,             /* + 2 × index in capture_option_table, + 1 for --no-NAME */
 };
@@ -67,6 +68,8 @@ const CtlOption ctl_options[] = {
         { "no-ask-password", 0, NULL, ARG_NO_ASK_PASSWORD, 0,
           "Do not ask for a password to authorize (by default\n"
           "polkit may ask for one when stdin is a terminal)" },
+        { "no-pager", 0, NULL, ARG_NO_PAGER, 0,
+          "Do not pipe status, list and files into a pager" },
         { "now", 0, NULL, ARG_NOW, VERB_NOW,
           "With enable: also start; with disable: also stop" },
         { "quiet", 'q', NULL, 'q', 0,
@@ -269,6 +272,9 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
                 case ARG_NO_ASK_PASSWORD:
                         c->ask_password = false;
                         break;
+                case ARG_NO_PAGER:
+                        c->pager_enabled = false;
+                        break;
                 case ARG_NOW:
                         c->now = true;
                         break;
@@ -332,13 +338,19 @@ static int check_verb_args(const Context *c, const Verb *verb, char **args, size
 }
 
 static void context_done(Context *c) {
+        /* First: the user reads the output while we wait. */
+        pager_close(&c->pager);
         c->bus = sd_bus_flush_close_unref(c->bus);
         polkit_agent_close(c->polkit_agent);
         free(c->options);
 }
 
 int main(int argc, char *argv[]) {
-        _cleanup_(context_done) Context c = { .ask_password = true };
+        _cleanup_(context_done) Context c = {
+                .ask_password = true,
+                .pager_enabled = true,
+                .pager = PAGER_NULL,
+        };
         const Verb *verb;
         char **args;
         size_t n_args;

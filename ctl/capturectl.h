@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "capture-options.h"
+#include "pager.h"
 
 /* Exit status beyond 0 (success) and 1 (failure), as systemctl uses them. */
 enum {
@@ -28,12 +29,22 @@ typedef struct Context {
         bool json;
         bool quiet;
         bool now;
+        bool pager_enabled;         /* false with --no-pager */
+        Pager pager;                /* status, list and files page on a terminal */
         bool ask_password;          /* interactive polkit authorization (a password on our terminal) */
         bool polkit_agent_tried;
         pid_t polkit_agent;         /* pkttyagent, 0 if none runs */
         CaptureOptionArg *options;  /* in the order first given; the last value given wins */
         size_t n_options;
 } Context;
+
+/* Before the output of status, list and files: a pager if stdout is a
+ * terminal, unless --no-pager. Without one (none found, none wanted) the
+ * output goes where it would have gone. */
+static inline void context_open_pager(Context *c) {
+        if (c->pager_enabled)
+                (void) pager_open(&c->pager);
+}
 
 /* A command: returns an exit status (>= 0), or a negative errno after it
  * explained the failure on stderr (exit status 1). ifaces are valid

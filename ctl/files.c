@@ -60,7 +60,7 @@ static int json_add_file(json_object *array, const CaptureFile *f) {
         return 0;
 }
 
-static int print_files(const Context *c, sd_bus_message *reply) {
+static int print_files(Context *c, sd_bus_message *reply) {
         static const char *const headers[] = { "PATH", "SIZE", "COMPLETED", "UPLOAD", "DETAIL" };
         _cleanup_(json_object_putp) json_object *array = NULL;
         _cleanup_(table_freep) Table *t = NULL;
@@ -95,6 +95,7 @@ static int print_files(const Context *c, sd_bus_message *reply) {
         if (r < 0)
                 return r;
 
+        context_open_pager(c);
         if (array)
                 return json_print(array, false);
 

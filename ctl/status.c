@@ -267,13 +267,15 @@ static void print_status(json_object *o) {
                 print_field("Last error", "%s%s%s", colors_enabled() ? ANSI_RED : "", error, ansi_normal());
 }
 
-static int print_captures(const Context *c, json_object *captures) {
+static int print_captures(Context *c, json_object *captures) {
         size_t n = json_object_array_length(captures);
 
+        if (c->quiet && !c->json)
+                return 0;
+
+        context_open_pager(c);
         if (c->json)
                 return json_print(captures, false);
-        if (c->quiet)
-                return 0;
 
         for (size_t i = 0; i < n; i++) {
                 if (i > 0)
@@ -334,7 +336,7 @@ int verb_status(Context *c, char **ifaces, size_t n_ifaces) {
         return status_exit(captures, missing);
 }
 
-static int list_print_table(const Context *c, json_object *captures) {
+static int list_print_table(Context *c, json_object *captures) {
         static const char *const headers[] = { "INTERFACE", "STATE", "PID", "FILES", "DISK", "PACKETS" };
         _cleanup_(table_freep) Table *t = NULL;
         size_t n = json_object_array_length(captures);
@@ -361,7 +363,10 @@ static int list_print_table(const Context *c, json_object *captures) {
                             (r = table_add_cellf(t, NULL, "%" PRIu64, prop_uint(o, "PacketsCaptured"))) < 0)
                                 return r;
                 }
+        }
 
+        context_open_pager(c);
+        if (t) {
                 r = table_print(t, stdout, colors_enabled());
                 if (r < 0)
                         return r;
@@ -380,7 +385,11 @@ int verb_list(Context *c, char **ifaces, size_t n_ifaces) {
         if (r < 0)
                 return r;
 
-        r = c->json ? json_print(captures, false) : list_print_table(c, captures);
+        if (c->json) {
+                context_open_pager(c);
+                r = json_print(captures, false);
+        } else
+                r = list_print_table(c, captures);
         if (r < 0)
                 return log_error_errno(r, "failed to write output: %s", strerror(-r));
         return 0;
