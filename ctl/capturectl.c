@@ -66,8 +66,8 @@ const CtlOption ctl_options[] = {
           "Print JSON: status, list, files an array of objects\n"
           "keyed by D-Bus property name; watch one object per line" },
         { "no-ask-password", 0, NULL, ARG_NO_ASK_PASSWORD, 0,
-          "Do not ask for a password to authorize (by default\n"
-          "polkit may ask for one when stdin is a terminal)" },
+          "Never ask for a password: by default, with stdin a\n"
+          "terminal, capturectl runs pkttyagent so polkit can ask" },
         { "no-pager", 0, NULL, ARG_NO_PAGER, 0,
           "Do not pipe status, list and files into a pager" },
         { "now", 0, NULL, ARG_NOW, VERB_NOW,
