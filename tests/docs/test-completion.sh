@@ -104,8 +104,10 @@ EOF
                 expect "$mode" "capturectl " start stop restart status list files enable disable watch
                 expect "$mode" "capturectl --json sta" start status
                 expect "$mode" "capturectl start --file-" --file-size= --file-count=
-                expect "$mode" "capturectl status --n" --no-ask-password
-                expect "$mode" "capturectl enable --n" --no-ask-password --now --no-promiscuous
+                expect "$mode" "capturectl status --n" --no-ask-password --no-pager
+                expect "$mode" "capturectl enable --n" --no-ask-password --no-pager --now --no-promiscuous
+                expect "$mode" "capturectl help st" start status stop
+                expect "$mode" "capturectl help status " ""
                 expect "$mode" "capturectl start --promiscuous=" yes no
                 expect "$mode" "capturectl start --filter " ""
                 expect "$mode" "capturectl list " ""
