@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
 #include "post-rotate.h"
 #include "strv.h"
@@ -169,45 +170,27 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static _Noreturn void exec_hook(char **command, const char *path, int output_fd) {
-        static char *const envp[] = { (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                      (char *) "LC_ALL=C", NULL };
-        size_t n = 0;
-        sigset_t none;
-        int null_fd;
-
-        for (int sig = 1; sig < _NSIG; sig++)
-                (void) signal(sig, SIG_DFL);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
-        (void) setsid();
-
-        null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
-            dup2(output_fd, STDOUT_FILENO) < 0 || dup2(output_fd, STDERR_FILENO) < 0)
-                _exit(EXIT_FAILURE);
-        close_range(3, ~0U, 0);
-
-        while (command[n])
-                n++;
+static _Noreturn void run_hook(char **command, const char *path, pid_t parent, int output_fd) {
+        size_t n = strv_length(command);
         char *argv[n + 2];
+
+        if (child_prepare(parent, output_fd, output_fd) < 0)
+                _exit(EXIT_FAILURE);
+
         memcpy(argv, command, n * sizeof(char *));
         argv[n] = (char *) path;
         argv[n + 1] = NULL;
-
-        execve(argv[0], argv, envp);
-        dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
+        child_exec(argv);
 }
 
 static int run_command(Job *j) {
         int pipe_fds[2], r;
-        pid_t pid;
+        pid_t parent, pid;
 
         if (pipe2(pipe_fds, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "Cannot create a pipe for ExecPostRotate: %m");
 
+        parent = getpid();
         pid = fork();
         if (pid < 0) {
                 r = -errno;
@@ -216,7 +199,7 @@ static int run_command(Job *j) {
                 return log_error_errno(r, "Cannot fork for ExecPostRotate: %m");
         }
         if (pid == 0)
-                exec_hook(j->commands[j->command_index], j->path, pipe_fds[1]);
+                run_hook(j->commands[j->command_index], j->path, parent, pipe_fds[1]);
 
         close(pipe_fds[1]);
         (void) fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
 #include "tcpdump.h"
 
@@ -85,42 +86,19 @@ int tcpdump_build_argv(const TcpdumpCommand *cmd, char ***ret) {
         return 0;
 }
 
-static _Noreturn void child_exec(char **argv, const Guardian *guardian, pid_t parent, int stderr_fd) {
-        static char *const envp[] = {
-                (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-                (char *) "LC_ALL=C",
-                NULL,
-        };
-        sigset_t none;
-        int null_fd;
-
-        /* sd-event blocks the signals it handles; tcpdump must see them. */
-        for (int sig = 1; sig < _NSIG; sig++)
-                (void) signal(sig, SIG_DFL);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-
+static _Noreturn void run_tcpdump(char **argv, const Guardian *guardian, pid_t parent, int stderr_fd) {
+        /* Hand the guardian a pidfd before exec: from -Z on, the death
+         * signal is forgotten and only the guardian can end tcpdump. The
+         * guardian's socket must survive child_prepare()'s closing of fds,
+         * so this comes first (the death signal covers the moment until). */
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
         if (guardian && guardian_register_self(guardian) < 0)
                 _exit(EXIT_FAILURE);
-
-        (void) setsid();
+        if (child_prepare(parent, -1, stderr_fd) < 0)
+                _exit(EXIT_FAILURE);
         umask(0027);
-        if (chdir("/") < 0)
-                _exit(EXIT_FAILURE);
-
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0 ||
-            dup2(null_fd, STDIN_FILENO) < 0 ||
-            dup2(null_fd, STDOUT_FILENO) < 0 ||
-            dup2(stderr_fd, STDERR_FILENO) < 0)
-                _exit(EXIT_FAILURE);
-        close_range(3, ~0U, 0);
-
-        execve(argv[0], argv, envp);
-        dprintf(STDERR_FILENO, "tcpdump: cannot execute %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
+        child_exec(argv);
 }
 
 int tcpdump_spawn(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t *ret_pid, int *ret_stderr_fd) {
@@ -144,7 +122,7 @@ int tcpdump_spawn(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t *re
                 return r;
         }
         if (pid == 0)
-                child_exec(argv, guardian, parent, pipe_fds[1]);
+                run_tcpdump(argv, guardian, parent, pipe_fds[1]);
 
         close(pipe_fds[1]);
         if (fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK) < 0)

@@ -8,29 +8,22 @@
 #include "configuration.h"
 #include "disk-guard.h"
 #include "strv.h"
+#include "test-dir.h"
 
 typedef struct Fixture {
         char *dir;
 } Fixture;
 
 static void write_file(Fixture *f, const char *name, const char *contents, int mode) {
-        g_autofree char *path = g_build_filename(f->dir, name, NULL);
-        g_autofree char *parent = g_path_get_dirname(path);
-
-        g_assert_cmpint(g_mkdir_with_parents(parent, 0755), ==, 0);
-        g_assert_true(g_file_set_contents(path, contents, -1, NULL));
-        g_assert_cmpint(g_chmod(path, mode), ==, 0);
+        test_dir_write(f->dir, name, contents, mode);
 }
 
 static void setup(Fixture *f, gconstpointer data) {
-        f->dir = g_dir_make_tmp("test-config-XXXXXX", NULL);
-        g_assert_nonnull(f->dir);
+        f->dir = test_dir_new("test-config-XXXXXX");
 }
 
 static void teardown(Fixture *f, gconstpointer data) {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-        g_assert_cmpint(system(cmd), ==, 0);
-        g_free(f->dir);
+        test_dir_remove(f->dir);
 }
 
 static void test_no_files(Fixture *f, gconstpointer data) {

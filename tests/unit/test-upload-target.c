@@ -3,6 +3,7 @@
 #include <glib/gstdio.h>
 #include <stdlib.h>
 
+#include "test-dir.h"
 #include "upload-target.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -13,26 +14,17 @@ typedef struct Fixture {
 } Fixture;
 
 static void write_file(Fixture *f, const char *name, const char *contents, int mode) {
-        g_autofree char *path = g_build_filename(f->dir, name, NULL);
-        g_autofree char *parent = g_path_get_dirname(path);
-
-        g_assert_cmpint(g_mkdir_with_parents(parent, 0755), ==, 0);
-        g_assert_true(g_file_set_contents(path, contents, -1, NULL));
-        g_assert_cmpint(g_chmod(path, mode), ==, 0);
+        test_dir_write(f->dir, name, contents, mode);
 }
 
 static void setup(Fixture *f, gconstpointer data) {
-        f->dir = g_dir_make_tmp("test-upload-target-XXXXXX", NULL);
-        g_assert_nonnull(f->dir);
+        f->dir = test_dir_new("test-upload-target-XXXXXX");
         g_unsetenv("CREDENTIALS_DIRECTORY");
 }
 
 static void teardown(Fixture *f, gconstpointer data) {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-
         upload_targets_free(f->targets);
-        g_assert_cmpint(system(cmd), ==, 0);
-        g_free(f->dir);
+        test_dir_remove(f->dir);
         g_unsetenv("CREDENTIALS_DIRECTORY");
 }
 
