@@ -153,7 +153,8 @@ int capture_file_finish(const char *directory, const char *interface, const char
                         return -ENODATA;
                 }
                 if (truncated)
-                        log_capture(LOG_WARNING, 0, interface, "%s: %s ended in a partial packet (tcpdump did not exit cleanly); "
+                        log_capture(LOG_WARNING, 0, interface,
+                                    "%s: %s ended in a partial packet (tcpdump did not exit cleanly); "
                                     "cut it to %llu bytes so that it reads whole.",
                                     interface, live_name, (unsigned long long) size);
         }
@@ -208,11 +209,13 @@ static void finish_one(Capture *c, const char *live_name) {
         if (r == -ENOENT)
                 return;   /* finished already (a late event for it) */
         if (r == -ENODATA) {
-                log_capture(LOG_INFO, 0, c->interface, "%s: removed %s, which tcpdump never wrote to.", c->interface, live_name);
+                log_capture(LOG_INFO, 0, c->interface, "%s: removed %s, which tcpdump never wrote to.",
+                            c->interface, live_name);
                 return;
         }
         if (r < 0) {
-                log_capture(LOG_ERR, r, c->interface, "%s: cannot finish %s/%s: %m", c->interface, c->directory, live_name);
+                log_capture(LOG_ERR, r, c->interface, "%s: cannot finish %s/%s: %m", c->interface, c->directory,
+                            live_name);
                 return;
         }
 
@@ -221,7 +224,8 @@ static void finish_one(Capture *c, const char *live_name) {
                 capture_emit_changed(c, "CurrentFile", NULL);
         }
 
-        log_capture(LOG_DEBUG, 0, c->interface, "%s: finished %s (%llu bytes).", c->interface, name, (unsigned long long) size);
+        log_capture(LOG_DEBUG, 0, c->interface, "%s: finished %s (%llu bytes).", c->interface, name,
+                    (unsigned long long) size);
         file_completed(c, name, size, completed_at);
 }
 
@@ -231,7 +235,8 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
         if (event->mask & IN_Q_OVERFLOW) {
                 /* Events were lost: look at what is there. Files tcpdump
                  * still writes are left alone; the others are closed. */
-                log_capture(LOG_WARNING, 0, c->interface, "%s: inotify queue overflowed, rescanning %s.", c->interface, c->directory);
+                log_capture(LOG_WARNING, 0, c->interface, "%s: inotify queue overflowed, rescanning %s.",
+                            c->interface, c->directory);
                 capture_files_finish_closed(c);
                 return 0;
         }

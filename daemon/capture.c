@@ -215,7 +215,8 @@ static void set_state(Capture *c, CaptureState state) {
         if (c->state == state)
                 return;
 
-        log_capture(LOG_INFO, 0, c->interface, "%s: %s → %s", c->interface, capture_state_to_string(c->state), capture_state_to_string(state));
+        log_capture(LOG_INFO, 0, c->interface, "%s: %s → %s", c->interface, capture_state_to_string(c->state),
+                    capture_state_to_string(state));
         c->state = state;
         capture_emit_changed(c, "State", NULL);
         manager_update_status(c->manager);
@@ -691,7 +692,8 @@ static void schedule_restart(Capture *c) {
         c->failures_in_row++;
 
         if (c->failures_in_row > MAX_FAILURES_IN_ROW) {
-                log_capture(LOG_ERR, 0, c->interface, "%s: tcpdump failed %u times in a row, giving up.", c->interface, MAX_FAILURES_IN_ROW);
+                log_capture(LOG_ERR, 0, c->interface, "%s: tcpdump failed %u times in a row, giving up.",
+                            c->interface, MAX_FAILURES_IN_ROW);
                 enter_failed(c);
                 return;
         }

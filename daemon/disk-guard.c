@@ -144,7 +144,8 @@ void disk_guard_check(Manager *m) {
                 size = c->files.files[i].size;
                 if (pending) {
                         c->uploads_dropped++;
-                        log_capture(LOG_WARNING, 0, c->interface, "%s: the disk guard deletes %s before its upload.", c->interface,
+                        log_capture(LOG_WARNING, 0, c->interface,
+                                    "%s: the disk guard deletes %s before its upload.", c->interface,
                                     c->files.files[i].name);
                         capture_emit_changed(c, "UploadsDropped", NULL);
                 }

@@ -139,7 +139,8 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
         if (!isempty(c->options.upload)) {
                 r = upload_queue_add(m->uploads, c->interface, path, c->options.upload);
                 if (r < 0)
-                        log_capture(LOG_ERR, r, c->interface, "%s: cannot queue %s for upload to %s: %m", c->interface, path,
+                        log_capture(LOG_ERR, r, c->interface, "%s: cannot queue %s for upload to %s: %m",
+                                    c->interface, path,
                                         c->options.upload);
                 capture_emit_changed(c, "UploadsPending", NULL);
         }
@@ -149,7 +150,8 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
                 if (r > 0)
                         f->busy++;
                 else if (r < 0)
-                        log_capture(LOG_ERR, r, c->interface, "%s: cannot run ExecPostRotate on %s: %m", c->interface, path);
+                        log_capture(LOG_ERR, r, c->interface, "%s: cannot run ExecPostRotate on %s: %m",
+                                    c->interface, path);
         }
 
         capture_files_enforce_retention(c);

@@ -94,7 +94,8 @@ static void log_output(Job *j, bool flush) {
         j->output[j->output_length] = 0;
         while ((newline = strchr(start, '\n'))) {
                 *newline = 0;
-                log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface, j->commands[j->command_index][0], start);
+                log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface,
+                            j->commands[j->command_index][0], start);
                 start = newline + 1;
         }
         j->output_length -= (size_t) (start - j->output);
@@ -102,7 +103,8 @@ static void log_output(Job *j, bool flush) {
 
         if ((flush || j->output_length == sizeof(j->output) - 1) && j->output_length > 0) {
                 j->output[j->output_length] = 0;
-                log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface, j->commands[j->command_index][0], j->output);
+                log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface,
+                            j->commands[j->command_index][0], j->output);
                 j->output_length = 0;
         }
 }
@@ -144,7 +146,8 @@ static int on_hook_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         log_output(j, true);
 
         if (si->si_code != CLD_EXITED || si->si_status != 0)
-                log_capture(LOG_WARNING, 0, j->interface, "%s: ExecPostRotate %s on %s %s %d.", j->interface, j->commands[j->command_index][0],
+                log_capture(LOG_WARNING, 0, j->interface, "%s: ExecPostRotate %s on %s %s %d.", j->interface,
+                            j->commands[j->command_index][0],
                             j->path, si->si_code == CLD_EXITED ? "exited with status" : "was killed by signal",
                             si->si_status);
 
@@ -163,7 +166,8 @@ static int on_hook_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Job *j = userdata;
 
-        log_capture(LOG_WARNING, 0, j->interface, "%s: ExecPostRotate %s on %s took too long, killing it.", j->interface,
+        log_capture(LOG_WARNING, 0, j->interface, "%s: ExecPostRotate %s on %s took too long, killing it.",
+                    j->interface,
                     j->commands[j->command_index][0], j->path);
         if (j->pid > 0)
                 (void) kill(j->pid, SIGKILL);
@@ -219,7 +223,8 @@ static int run_command(Job *j) {
         }
         (void) sd_event_add_time_relative(j->owner->event, &j->timeout_source, CLOCK_MONOTONIC,
                                           HOOK_TIMEOUT_USEC, 0, on_timeout, j);
-        log_capture(LOG_DEBUG, 0, j->interface, "%s: ExecPostRotate %s %s (PID %d).", j->interface, j->commands[j->command_index][0], j->path,
+        log_capture(LOG_DEBUG, 0, j->interface, "%s: ExecPostRotate %s %s (PID %d).", j->interface,
+                    j->commands[j->command_index][0], j->path,
                   (int) pid);
         return 0;
 }
