@@ -183,7 +183,7 @@ int capture_settings_save(const char *dir, const CaptureSettings *s) {
         }
         (void) fchmod(fd, 0644);
 
-        fprintf(f, "# Written by captured (EnableCapture/DisableCapture). Do not edit.\n[Capture]\n");
+        fprintf(f, "# Written by captured. Do not edit.\n[Capture]\n");
         if (s->enabled >= 0)
                 fprintf(f, "Enabled=%s\n", s->enabled ? "yes" : "no");
         for (size_t i = 0; i < capture_option_table_size; i++) {

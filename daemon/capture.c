@@ -635,6 +635,7 @@ static void start_statistics_timer(Capture *c) {
 static void enter_failed(Capture *c) {
         const char *message = c->last_error ? c->last_error : "tcpdump failed";
 
+        manager_forget_running(c->manager, c);
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_FAILED);
@@ -644,6 +645,7 @@ static void enter_failed(Capture *c) {
 
 static void enter_stopped(Capture *c) {
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        manager_forget_running(c->manager, c);
         /* Nothing writes here any more: every file was finished at exit. */
         capture_files_close(c);
         c->user_waiting_ready = false;
@@ -761,6 +763,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
                 capture_emit_changed(c, "StartedAt", NULL);
                 c->statistics_requested = 0;
                 start_statistics_timer(c);
+                manager_note_running(c->manager, c);
                 disk_guard_schedule(c->manager);
                 reply_all(c, NULL, true);
                 return 0;

@@ -411,7 +411,40 @@ static void start_enabled_except(Manager *m, char **skip) {
 /* Captures of earlier runs: their directories hold finished files (listed,
  * counted by the disk guard) and maybe what a crash left behind. Each gets
  * a stopped capture object, and its leftovers are finished now. */
-static void adopt_capture_directories(Manager *m) {
+/* <state>/running/<iface>.conf: the options of every capture that runs,
+ * removed when it stops. What is left at start ran when the daemon died. */
+static char *running_directory(Manager *m) {
+        char *dir;
+
+        return asprintf(&dir, "%s/running", m->state_dir) < 0 ? NULL : dir;
+}
+
+void manager_note_running(Manager *m, Capture *c) {
+        _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
+        _cleanup_(freep) char *dir = running_directory(m);
+        int r;
+
+        if (!dir || capture_settings_new(&s, c->interface) < 0 || capture_options_copy(&s->options, &c->options) < 0) {
+                log_oom();
+                return;
+        }
+        s->mask = ~(OptionMask) 0;
+        r = capture_settings_save(dir, s);
+        if (r < 0)
+                log_capture(LOG_WARNING, r, c->interface, "%s: cannot note the running capture in %s: %m",
+                            c->interface, dir);
+}
+
+void manager_forget_running(Manager *m, Capture *c) {
+        _cleanup_(freep) char *path = NULL;
+
+        if (asprintf(&path, "%s/running/%s.conf", m->state_dir, c->interface) < 0)
+                return;
+        if (unlink(path) < 0 && errno != ENOENT)
+                log_capture(LOG_WARNING, errno, c->interface, "%s: cannot remove %s: %m", c->interface, path);
+}
+
+static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
         struct dirent *de;
         DIR *d;
 
@@ -421,6 +454,7 @@ static void adopt_capture_directories(Manager *m) {
 
         while ((de = readdir(d))) {
                 _cleanup_(capture_options_done) CaptureOptions o = {};
+                const CaptureSettings *was_running;
                 Capture *c;
 
                 if (de->d_type != DT_DIR || !interface_name_is_valid(de->d_name) ||
@@ -429,8 +463,14 @@ static void adopt_capture_directories(Manager *m) {
                 if (manager_add_capture(m, de->d_name, &c) < 0)
                         break;
 
+                /* Its leftovers are finished with the options it ran with
+                 * (its Upload= above all), if it ran when the daemon died. */
                 capture_options_init_default(&o);
-                if (manager_base_options(m, c->interface, &o) >= 0)
+                was_running = capture_settings_find(running, c->interface);
+                if (was_running) {
+                        (void) capture_set_options(c, &was_running->options);
+                        (void) capture_set_overrides(c, &was_running->options, was_running->mask);
+                } else if (manager_base_options(m, c->interface, &o) >= 0)
                         (void) capture_set_options(c, &o);
                 if (capture_files_index(c) < 0)
                         continue;
@@ -443,6 +483,26 @@ static void adopt_capture_directories(Manager *m) {
 
 void manager_start_enabled(Manager *m) {
         start_enabled_except(m, NULL);
+}
+
+/* The daemon died while these captures ran (a crash, SIGKILL, the OOM
+ * killer): they go on as they were. */
+static void resume_running(Manager *m, CaptureSettings **running) {
+        for (size_t i = 0; running && running[i]; i++) {
+                Capture *c = manager_find_capture(m, running[i]->interface);
+
+                if (!c) {
+                        if (manager_add_capture(m, running[i]->interface, &c) < 0)
+                                continue;
+                        (void) capture_set_options(c, &running[i]->options);
+                        (void) capture_set_overrides(c, &running[i]->options, running[i]->mask);
+                }
+                if (capture_is_active(c))
+                        continue;
+                log_capture(LOG_NOTICE, 0, c->interface,
+                            "%s: was running when the daemon stopped unexpectedly, resuming.", c->interface);
+                (void) capture_transition(c, CAPTURE_EVENT_START);
+        }
 }
 
 static void on_interface_change(const char *name, bool present, void *userdata) {
@@ -496,7 +556,8 @@ int manager_reload(Manager *m) {
 }
 
 int manager_start(Manager *m) {
-        _cleanup_(freep) char *persisted = NULL;
+        _cleanup_(freep) char *persisted = NULL, *running_dir = NULL;
+        CaptureSettings **running = NULL;
         int r;
 
         r = config_load(&m->config, m->config_dir);
@@ -553,8 +614,17 @@ int manager_start(Manager *m) {
         if (r < 0)
                 log_error_errno(r, "Failed to load the upload queue, pending uploads are not resumed: %m");
 
-        adopt_capture_directories(m);
+        running_dir = running_directory(m);
+        if (!running_dir)
+                return log_oom();
+        r = capture_settings_load_directory(running_dir, &running);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m", running_dir);
 
+        adopt_capture_directories(m, running);
+        resume_running(m, running);
+
+        capture_settings_vector_free(running);
         manager_start_enabled(m);
         return 0;
 }

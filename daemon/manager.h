@@ -83,6 +83,11 @@ const char *manager_file_upload_state(Manager *m, const char *path, const char *
 /* Whether the file still waits for its upload. */
 bool manager_file_is_pending_upload(Manager *m, const char *path);
 
+/* Notes the options of a running capture in the state directory, so that a
+ * daemon that dies resumes it; a stop or failure forgets it. */
+void manager_note_running(Manager *m, Capture *c);
+void manager_forget_running(Manager *m, Capture *c);
+
 /* Tells the service manager how many captures run (sd_notify STATUS=). */
 void manager_update_status(Manager *m);
 
