@@ -4,11 +4,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "time-util.h"
+
 /* Pure text formatting for capturectl's human output. Each function writes
  * into buf (of size l), always NUL-terminates it and returns buf. */
 
-#define USEC_PER_SEC  UINT64_C(1000000)
-#define USEC_PER_MSEC UINT64_C(1000)
 
 /* Buffer sizes that fit any output of the functions below. */
 #define FORMAT_BYTES_MAX     16

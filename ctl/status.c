@@ -172,13 +172,6 @@ static void print_field(const char *label, const char *format, ...) {
         fputc('\n', stdout);
 }
 
-static uint64_t now_realtime(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static void print_title(json_object *o) {
         const char *state = prop_string(o, "State");
 
@@ -202,7 +195,7 @@ static void print_state(json_object *o) {
 
         print_field("State", "%s%s%s since %s (%s)", capture_state_highlight(state), state, ansi_normal(),
                     format_timestamp(ts, sizeof(ts), started),
-                    format_timestamp_relative(rel, sizeof(rel), started, now_realtime()));
+                    format_timestamp_relative(rel, sizeof(rel), started, now_usec(CLOCK_REALTIME)));
 }
 
 static void print_rotation(json_object *o) {

@@ -29,13 +29,6 @@ static bool watch_wants(const Watch *w, const char *iface) {
         return false;
 }
 
-static uint64_t now_realtime(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* Starts an event line: "<time> <iface>: ". */
 static void print_prefix(uint64_t now, const char *iface) {
         char ts[FORMAT_TIMESTAMP_MAX];
@@ -74,7 +67,7 @@ static int on_bad_message(sd_bus_message *m, int r) {
 static int on_file_completed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         const Watch *w = userdata;
         const char *iface, *path;
-        uint64_t size, now = now_realtime();
+        uint64_t size, now = now_usec(CLOCK_REALTIME);
         char buf[FORMAT_BYTES_MAX];
         int r;
 
@@ -104,7 +97,7 @@ static int on_file_completed(sd_bus_message *m, void *userdata, sd_bus_error *re
 static int on_upload_finished(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         const Watch *w = userdata;
         const char *iface, *path, *target, *detail;
-        uint64_t now = now_realtime();
+        uint64_t now = now_usec(CLOCK_REALTIME);
         int success, r;
 
         r = sd_bus_message_read(m, "sssbs", &iface, &path, &target, &success, &detail);
@@ -158,7 +151,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         const Watch *w = userdata;
         _cleanup_(json_object_putp) json_object *changed = NULL, *invalidated = NULL;
         _cleanup_(freep) char *iface = NULL;
-        uint64_t now = now_realtime();
+        uint64_t now = now_usec(CLOCK_REALTIME);
         const char *interface;
         int r;
 

@@ -135,7 +135,7 @@ static int method_list_files(sd_bus_message *message, void *userdata, sd_bus_err
                 const char *detail = "";
                 const char *state;
 
-                if (asprintf(&path, "%s/%s", c->directory, f->name) < 0)
+                if (!(path = capture_file_path(c, f->name)))
                         return -ENOMEM;
                 state = manager_file_upload_state(c->manager, path, &detail);
                 r = sd_bus_message_append(reply, "(sttss)", path, f->size, f->completed_at, state, detail);

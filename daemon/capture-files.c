@@ -17,6 +17,7 @@
 #include "manager.h"
 #include "pcap-file.h"
 #include "strv.h"
+#include "time-util.h"
 
 #define FINISHED_PREFIX "pcap-"
 #define FINISHED_SUFFIX ".pcap"
@@ -94,13 +95,6 @@ bool capture_file_name_is_live(const char *name, const char *interface) {
         return has_prefix_and_interface(name, TCPDUMP_LIVE_PREFIX, interface);
 }
 
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static int format_finished_name(const char *interface, uint64_t usec, char **ret) {
         time_t seconds = (time_t) (usec / 1000000ULL);
         char stamp[32];
@@ -119,7 +113,7 @@ static uint64_t file_birth_usec(int dir_fd, const char *name) {
 
         if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME))
                 return (uint64_t) stx.stx_btime.tv_sec * 1000000ULL + stx.stx_btime.tv_nsec / 1000;
-        return now_realtime_usec();
+        return now_usec(CLOCK_REALTIME);
 }
 
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
@@ -180,13 +174,19 @@ int capture_file_finish(const char *directory, const char *interface, const char
 
                 *ret_name = TAKE_PTR(name);
                 *ret_size = size;
-                *ret_completed_at = now_realtime_usec();
+                *ret_completed_at = now_usec(CLOCK_REALTIME);
                 return 0;
         }
         return -EEXIST;
 }
 
 /* ---- Per capture -------------------------------------------------------------------- */
+
+char *capture_file_path(const Capture *c, const char *name) {
+        char *path;
+
+        return asprintf(&path, "%s/%s", c->directory, name) < 0 ? NULL : path;
+}
 
 static void file_completed(Capture *c, const char *name, uint64_t size, uint64_t completed_at) {
         int r;
@@ -246,7 +246,7 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
         if (event->mask & IN_CREATE) {
                 char *path;
 
-                if (asprintf(&path, "%s/%s", c->directory, event->name) >= 0) {
+                if ((path = capture_file_path(c, event->name))) {
                         free(c->current_file);
                         c->current_file = path;
                         capture_emit_changed(c, "CurrentFile", NULL);
@@ -368,7 +368,7 @@ void capture_files_finish_closed(Capture *c) {
                 _cleanup_(freep) char *path = NULL;
 
                 if (capture_file_name_is_live(entries[i]->d_name, c->interface) &&
-                    asprintf(&path, "%s/%s", c->directory, entries[i]->d_name) >= 0 &&
+                    (path = capture_file_path(c, entries[i]->d_name)) &&
                     !strv_contains(open_paths, path))
                         finish_one(c, entries[i]->d_name);
                 free(entries[i]);
@@ -388,7 +388,7 @@ uint64_t capture_files_live_size(const Capture *c) {
 int capture_files_delete(Capture *c, size_t i, const char *reason) {
         _cleanup_(freep) char *path = NULL;
 
-        if (asprintf(&path, "%s/%s", c->directory, c->files.files[i].name) < 0)
+        if (!(path = capture_file_path(c, c->files.files[i].name)))
                 return -ENOMEM;
 
         if (unlink(path) < 0 && errno != ENOENT)
@@ -409,7 +409,7 @@ void capture_files_enforce_retention(Capture *c) {
                 CaptureFile *f = &c->files.files[i];
                 _cleanup_(freep) char *path = NULL;
 
-                if (asprintf(&path, "%s/%s", c->directory, f->name) < 0)
+                if (!(path = capture_file_path(c, f->name)))
                         return;
                 if (f->busy > 0 || manager_file_is_pending_upload(c->manager, path)) {
                         i++;      /* kept until its hooks and upload are done */

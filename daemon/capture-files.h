@@ -45,6 +45,8 @@ int capture_file_finish(const char *directory, const char *interface, const char
                         char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at);
 
 /* Capture-level file handling. */
+/* <directory>/<name> of a file of the capture (malloc'ed), NULL when out of memory. */
+char *capture_file_path(const Capture *c, const char *name);
 /* Indexes the finished files in the directory. */
 int capture_files_index(Capture *c);
 /* Indexes, and watches the directory for tcpdump's closes (while it runs). */

@@ -20,9 +20,8 @@
 #include "log.h"
 #include "manager.h"
 #include "netif.h"
+#include "time-util.h"
 
-#define USEC_PER_SEC 1000000ULL
-#define USEC_PER_MSEC 1000ULL
 #define STOP_TIMEOUT_USEC (5 * USEC_PER_SEC)
 /* tcpdump's read timeout (1 s, libpcap's block retire timeout) and a margin. */
 #define STOP_DRAIN_USEC (1200 * USEC_PER_MSEC)
@@ -55,13 +54,6 @@ const char *capture_state_to_string(CaptureState s) {
 bool capture_is_active(const Capture *c) {
         return c->state == CAPTURE_STARTING || c->state == CAPTURE_RUNNING ||
                 c->state == CAPTURE_WAITING || c->state == CAPTURE_RESTARTING;
-}
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
 int capture_new(Capture **ret, Manager *m, const char *interface) {

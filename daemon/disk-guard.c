@@ -76,7 +76,7 @@ static Capture *find_oldest(Manager *m, bool allow_pending, size_t *ret_index) {
                         if (best && best->files.files[best_index].completed_at <= f->completed_at)
                                 break;   /* files are oldest first */
                         if (!allow_pending) {
-                                if (asprintf(&path, "%s/%s", c->directory, f->name) < 0)
+                                if (!(path = capture_file_path(c, f->name)))
                                         continue;
                                 if (manager_file_is_pending_upload(m, path))
                                         continue;

@@ -99,12 +99,6 @@ int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         return 0;
 }
 
-static char *file_path(const Capture *c, const CaptureFile *f) {
-        char *path;
-
-        return asprintf(&path, "%s/%s", c->directory, f->name) < 0 ? NULL : path;
-}
-
 static void on_post_rotate_done(void *userdata, const char *interface, const char *path) {
         Manager *m = userdata;
         Capture *c = manager_find_capture(m, interface);
@@ -122,7 +116,7 @@ static void on_post_rotate_done(void *userdata, const char *interface, const cha
 }
 
 void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
-        _cleanup_(freep) char *path = file_path(c, f);
+        _cleanup_(freep) char *path = capture_file_path(c, f->name);
         int r;
 
         if (!path) {

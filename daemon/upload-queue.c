@@ -12,10 +12,9 @@
 #include "cloudshark.h"
 #include "curl-event.h"
 #include "log.h"
+#include "time-util.h"
 #include "upload-queue.h"
 
-#define USEC_PER_SEC 1000000ULL
-#define USEC_PER_MSEC 1000ULL
 #define STATE_FILE "uploads.json"
 #define STATE_FILE_VERSION 1
 
@@ -115,13 +114,6 @@ struct UploadQueue {
         UploadFinishedCallback callback;
         void *userdata;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static UploadEntry *entry_free(UploadEntry *e) {
         if (!e)
@@ -361,7 +353,7 @@ static void entry_transition(UploadEntry *e, UploadEvent event, const char *deta
         case UPLOAD_EVENT_GIVE_UP:
                 (void) free_and_strdup(&e->error, detail);
                 if (next == UPLOAD_PENDING)
-                        e->next_attempt_usec = now_usec() + retry_delay(q, e->attempts);
+                        e->next_attempt_usec = now_usec(CLOCK_MONOTONIC) + retry_delay(q, e->attempts);
                 break;
         case UPLOAD_EVENT_RESUME:
                 e->next_attempt_usec = 0;
@@ -402,7 +394,7 @@ static void entry_transition(UploadEntry *e, UploadEvent event, const char *deta
                 log_upload(LOG_NOTICE, 0, e->interface, e->path, e->target,
                            "Uploading %s to %s failed (attempt %u of %u), retrying in %.3g s: %s",
                            e->path, e->target, e->attempts, q->max_attempts,
-                           (double) (e->next_attempt_usec - now_usec()) / USEC_PER_SEC, strempty(detail));
+                           (double) (e->next_attempt_usec - now_usec(CLOCK_MONOTONIC)) / USEC_PER_SEC, strempty(detail));
 
         if (!q->callback)
                 return;
@@ -477,7 +469,7 @@ static void entry_start(UploadEntry *e, const UploadTarget *t) {
  * free slot. Also says when the next retry is due. */
 static UploadEntry *queue_next_ready(UploadQueue *q, const UploadTarget **ret_target, uint64_t *ret_next_usec) {
         _cleanup_(freep) unsigned *running = NULL;
-        uint64_t now = now_usec(), next = UINT64_MAX;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), next = UINT64_MAX;
         size_t i;
 
         running = calloc(q->n_targets + 1, sizeof(unsigned));

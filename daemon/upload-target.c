@@ -12,10 +12,9 @@
 #include "config-file.h"
 #include "log.h"
 #include "names.h"
+#include "time-util.h"
 #include "upload-target.h"
 
-#define USEC_PER_SEC 1000000ULL
-#define USEC_PER_MSEC 1000ULL
 #define TOKEN_MAX 4096
 #define TIMEOUT_MAX_SEC (24 * 3600)
 

@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "time-util.h"
 #include "upload-queue.h"
 
-#define USEC_PER_MSEC 1000ULL
 
 typedef struct Call {
         char *interface, *path, *target, *detail;

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 #include "test-dir.h"
+#include "time-util.h"
 #include "upload-target.h"
 
-#define USEC_PER_SEC 1000000ULL
 
 typedef struct Fixture {
         char *dir;
