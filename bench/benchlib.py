@@ -7,7 +7,7 @@ where the script is PID 1 of a fresh PID namespace (everything it started dies
 with it), in a network namespace of its own (only `lo`, nothing reaches the
 host) and a private mount namespace. Inside, `setup()` mounts tmpfs file
 systems for the scratch directories, /run/dbus and /etc/dbus-1/system.d (with
-the project's bus policy), starts `dbus-daemon --system --fork` and points
+the project's bus policy), starts a private `dbus-daemon --system` and points
 DBUS_SYSTEM_BUS_ADDRESS at it. `Bench` then starts the daemon under test from
 the build directory (default build-bench/, or $BUILD_DIR).
 
@@ -18,21 +18,16 @@ import atexit
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 BUS_NAME = "io.captured.Capture1"
 MANAGER_PATH = "/io/captured/Capture1"
 MANAGER_IFACE = "io.captured.Capture1.Manager"
-SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket"
-SYSTEM_BUS_ADDRESS = "unix:path=" + SYSTEM_BUS_SOCKET
 MARKER = "CAPTURED_BENCH_IN_NAMESPACE"
-EXIT_SKIP = 77
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(BENCH_DIR)
@@ -43,6 +38,9 @@ BUS_POLICY = os.path.join(SOURCE_ROOT, "dbus", "io.captured.Capture1.conf")
 CLOUDSHARK_SERVER = os.path.join(SOURCE_ROOT, "tests", "cloudshark_server.py")
 SINK_SERVER = os.path.join(BENCH_DIR, "sink_server.py")
 PYTHON = "/usr/bin/python3"
+
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests"))
+import testbed  # noqa: E402  tests/testbed.py, shared with the integration tests
 
 
 def log(*args):
@@ -60,41 +58,16 @@ def now():
 
 def enter_namespace():
     """Re-executes the calling script in new namespaces; returns once inside."""
-    if os.environ.get(MARKER) == "1":
-        return
-    if os.geteuid() != 0:
-        print("SKIP: the benchmarks need root (namespaces, tcpdump)", flush=True)
-        sys.exit(EXIT_SKIP)
-    missing = [t for t in ("unshare", "ip", "mount", "dbus-daemon", "busctl", "tcpdump", "curl")
-               if not shutil.which(t)]
-    if missing:
-        print(f"SKIP: not installed: {' '.join(missing)}", flush=True)
-        sys.exit(EXIT_SKIP)
     for binary in (CAPTURED, CAPTURECTL):
         if not os.access(binary, os.X_OK):
             print(f"ERROR: {binary} is missing: build first "
                   f"(meson setup build-bench --buildtype=release && ninja -C build-bench)", flush=True)
             sys.exit(1)
-    env = dict(os.environ, **{MARKER: "1"})
-    argv = ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc", "--kill-child",
-            PYTHON, os.path.abspath(sys.argv[0])] + sys.argv[1:]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execvpe("unshare", argv, env)
+    testbed.enter(MARKER, ("tcpdump", "curl"), "the benchmarks")
 
 
-def run(argv, check=True, timeout=60, **kwargs):
-    kwargs.setdefault("stdout", subprocess.PIPE)
-    kwargs.setdefault("stderr", subprocess.PIPE)
-    p = subprocess.run(argv, text=True, errors="replace", timeout=timeout, **kwargs)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {p.returncode}: {p.stderr.strip()}")
-    return p
-
-
-def mount_tmpfs(path, mode="0755", size=None):
-    opts = f"mode={mode},nosuid,nodev" + (f",size={size}" if size else "")
-    run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", path])
+run = testbed.run
+mount_tmpfs = testbed.mount_tmpfs
 
 
 def wait_for(predicate, timeout, what, interval=0.05):
@@ -108,44 +81,13 @@ def wait_for(predicate, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
-_scratch = None
-
-
 def setup():
     """Inside the namespaces: private mounts, lo up, scratch tmpfs, the bus.
     Returns the scratch directory (a tmpfs, mode 0755: tcpdump, which runs as
     user tcpdump, must traverse it)."""
-    global _scratch
-    run(["mount", "--make-rprivate", "/"])
-    run(["ip", "link", "set", "lo", "up"])
-
-    _scratch = tempfile.mkdtemp(prefix="captured-bench-", dir="/tmp")
-    mount_tmpfs(_scratch)
-    atexit.register(_teardown)
-
-    if not os.path.isdir("/run/dbus"):
-        mount_tmpfs("/run")
-        os.makedirs("/run/dbus")
-    mount_tmpfs("/run/dbus")
-    os.makedirs("/etc/dbus-1/system.d", exist_ok=True)
-    mount_tmpfs("/etc/dbus-1/system.d")
-    shutil.copy(BUS_POLICY, "/etc/dbus-1/system.d/")
-
-    run(["dbus-daemon", "--system", "--fork", "--nopidfile", "--nosyslog"])
-    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = SYSTEM_BUS_ADDRESS
-    wait_for(lambda: run(["busctl", "--system", "status", "org.freedesktop.DBus"], check=False).returncode == 0,
-             10, "the private system bus")
-    return _scratch
-
-
-def _teardown():
-    """At exit: the mount point was made on the host's /tmp; remove it."""
-    if _scratch:
-        run(["umount", "--lazy", _scratch], check=False)
-        try:
-            os.rmdir(_scratch)
-        except OSError:
-            pass
+    scratch = testbed.setup("captured-bench-", BUS_POLICY)
+    atexit.register(testbed.teardown)
+    return scratch
 
 
 def reap():

@@ -31,6 +31,9 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testbed  # noqa: E402  tests/testbed.py, shared with bench/
+
 BUS_NAME = "io.captured.Capture1"
 MANAGER_PATH = "/io/captured/Capture1"
 MANAGER_IFACE = "io.captured.Capture1.Manager"
@@ -45,10 +48,10 @@ ERROR_ALREADY_RUNNING = "io.captured.Capture1.Error.AlreadyRunning"
 ERROR_NO_SUCH_UPLOAD_TARGET = "io.captured.Capture1.Error.NoSuchUploadTarget"
 ERROR_INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
 
-SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket"
-SYSTEM_BUS_ADDRESS = "unix:path=" + SYSTEM_BUS_SOCKET
+SYSTEM_BUS_SOCKET = testbed.SYSTEM_BUS_SOCKET
+SYSTEM_BUS_ADDRESS = testbed.SYSTEM_BUS_ADDRESS
 
-EXIT_SKIP = 77
+EXIT_SKIP = testbed.EXIT_SKIP
 NAMESPACE_MARKER = "CAPTURED_TEST_IN_NAMESPACE"
 
 SOURCE_ROOT = os.environ.get("SOURCE_ROOT") or os.path.dirname(
@@ -67,7 +70,6 @@ PCAP_MAGICS = {
 
 # Set up by setup_namespace(): a tmpfs all tests' directories live on.
 _scratch = None
-_dbus_daemon = None
 
 
 def log(*args):
@@ -81,90 +83,27 @@ def log(*args):
 def enter_namespace():
     """Skips without root; otherwise re-executes the calling script inside
     fresh mount, network and PID namespaces (returns only once inside)."""
-    if os.geteuid() != 0:
-        print("SKIP: integration tests need root (namespaces, tcpdump)", flush=True)
-        sys.exit(EXIT_SKIP)
-    if os.environ.get(NAMESPACE_MARKER) == "1":
-        return
-    for tool in ("unshare", "ip", "mount", "dbus-daemon", "busctl", "gdbus"):
-        if not shutil.which(tool):
-            print(f"SKIP: {tool} is not installed", flush=True)
-            sys.exit(EXIT_SKIP)
-    env = dict(os.environ, **{NAMESPACE_MARKER: "1"})
-    argv = ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc",
-            "--kill-child", sys.executable, os.path.abspath(sys.argv[0])] + sys.argv[1:]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execvpe("unshare", argv, env)
+    testbed.enter(NAMESPACE_MARKER, ("gdbus",), "integration tests")
 
 
-def run(argv, check=True, **kwargs):
-    """subprocess.run with text output captured; a failure says what ran."""
-    kwargs.setdefault("stdout", subprocess.PIPE)
-    kwargs.setdefault("stderr", subprocess.PIPE)
-    kwargs.setdefault("timeout", 60)
-    p = subprocess.run(argv, text=True, errors="replace", **kwargs)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {p.returncode}: {p.stderr.strip()}")
-    return p
+run = testbed.run
 
 
 def _mount_tmpfs(path, mode="0755"):
-    run(["mount", "-t", "tmpfs", "-o", f"mode={mode},nosuid,nodev", "tmpfs", path])
+    testbed.mount_tmpfs(path, mode)
 
 
 def setup_namespace():
     """Inside the namespaces: private mounts, lo, a scratch tmpfs and the bus."""
-    global _scratch, _dbus_daemon
-
-    run(["mount", "--make-rprivate", "/"])
-    run(["ip", "link", "set", "lo", "up"])
-
-    # A directory on the host file system only as a mount point: everything
-    # the tests write goes to the tmpfs over it, which vanishes with us.
-    # tcpdump (user tcpdump) must be able to traverse every parent of the
-    # capture directories: /tmp is 1777, the tmpfs root 0755.
-    _scratch = tempfile.mkdtemp(prefix="captured-test-", dir="/tmp")
-    _mount_tmpfs(_scratch)
-
-    if not os.path.isdir("/run/dbus"):
-        # Do not create it on the host: put a private /run first.
-        _mount_tmpfs("/run")
-        os.makedirs("/run/dbus")
-    _mount_tmpfs("/run/dbus")
-
-    os.makedirs("/etc/dbus-1/system.d", exist_ok=True)
-    _mount_tmpfs("/etc/dbus-1/system.d")
-    shutil.copy(BUS_POLICY, "/etc/dbus-1/system.d/")
-
-    _dbus_daemon = subprocess.Popen(
-        ["dbus-daemon", "--system", "--nofork", "--nopidfile", "--nosyslog", "--print-address"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(SYSTEM_BUS_SOCKET):
-        if _dbus_daemon.poll() is not None:
-            raise RuntimeError(f"dbus-daemon exited {_dbus_daemon.returncode}: {_dbus_daemon.stdout.read()}")
-        if time.monotonic() > deadline:
-            raise RuntimeError("dbus-daemon did not create " + SYSTEM_BUS_SOCKET)
-        time.sleep(0.02)
-    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = SYSTEM_BUS_ADDRESS
-    wait_for(lambda: run(["busctl", "--system", "status", "org.freedesktop.DBus"], check=False).returncode == 0,
-             10, "the system bus to answer")
+    global _scratch
+    _scratch = testbed.setup("captured-test-", BUS_POLICY)
 
 
 def teardown_namespace():
-    if _dbus_daemon and _dbus_daemon.poll() is None:
-        _dbus_daemon.terminate()
-        try:
-            _dbus_daemon.wait(5)
-        except subprocess.TimeoutExpired:
-            _dbus_daemon.kill()
-    if _scratch:
-        run(["umount", "--lazy", _scratch], check=False)
-        try:
-            os.rmdir(_scratch)
-        except OSError:
-            pass
+    testbed.teardown()
+
+
+bus_pid = testbed.bus_pid
 
 
 class _LogDumpingResult(unittest.TextTestResult):

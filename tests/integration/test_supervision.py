@@ -17,7 +17,7 @@ from harness import capture_property, start_capture, wait_for  # noqa: E402
 def other_processes():
     """Live processes in the namespace other than us and the bus."""
     harness.reap_orphans()
-    mine = {os.getpid(), harness._dbus_daemon.pid}
+    mine = {os.getpid(), harness.bus_pid()}
     out = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in mine:
