@@ -115,8 +115,12 @@ int authorize_request(Request *request, sd_bus_error *error) {
         if (k < 0)
                 return log_warning_errno(k, "Cannot learn who called %s: %m", sd_bus_message_get_member(r->message));
 
-        if (uid == 0)
-                return r->handler(r, error);
+        /* A handler's 0 means "answered or queued", as after polkit; to
+         * sd-bus 0 would mean "not handled" (Unknown method). */
+        if (uid == 0) {
+                k = r->handler(r, error);
+                return k < 0 ? k : 1;
+        }
 
         timeout = sd_bus_message_get_allow_interactive_authorization(r->message) ?
                 POLKIT_INTERACTIVE_TIMEOUT_USEC : POLKIT_TIMEOUT_USEC;

@@ -9,6 +9,8 @@ typedef struct Manager Manager;
  * authorization. Owns everything it needs, so that the answer may come
  * later (polkit) and nothing changes before it. */
 typedef struct Request Request;
+/* Returns negative errno (or sets error) on failure; otherwise it has sent
+ * the reply or queued it for later. */
 typedef int (*RequestHandler)(Request *r, sd_bus_error *error);
 
 struct Request {

@@ -112,9 +112,11 @@ static int do_start(Request *req, sd_bus_error *error) {
                         return sd_bus_error_setf(error, CAPTURED_ERROR_ALREADY_RUNNING,
                                                  "A capture on '%s' already runs with other options; stop it first",
                                                  req->interface);
-                if (c->state == CAPTURE_STARTING)
-                        return capture_add_pending_reply(c, req->message, REPLY_WITH_PATH, CAPTURE_RUNNING);
-                return sd_bus_reply_method_return(req->message, "o", c->object_path);
+                if (c->state != CAPTURE_STARTING)
+                        return sd_bus_reply_method_return(req->message, "o", c->object_path);
+                /* Answered once tcpdump is ready: 1, "handled", as below. */
+                r = capture_add_pending_reply(c, req->message, REPLY_WITH_PATH, CAPTURE_RUNNING);
+                return r < 0 ? r : 1;
         }
 
         r = find_or_add_capture(m, req->interface, &c);

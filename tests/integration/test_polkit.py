@@ -26,6 +26,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from concurrent_helpers import GatedTestCase  # noqa: E402
 from harness import (BUS_NAME, CAPTURE_IFACE, CAPTURECTL, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
                      list_captures, wait_for)
 
@@ -413,6 +414,41 @@ class PolkitTest(harness.CapturedTestCase):
                                           path="/org/freedesktop/DBus", interface="org.freedesktop.DBus")
                 self.assertEqual(error, ERROR_ACCESS_DENIED, message)
                 self.assertFalse(harness.name_has_owner())
+
+
+class PolkitConcurrentTest(GatedTestCase):
+    """Concurrent calls of a polkit-authorized user (issue 8, item 6): each
+    is authorized on its own and answered like the first; test_concurrent.py
+    does the same as root."""
+
+    call_prefix = as_user(CAPUSER, [])
+    call_env = user_env()
+
+    def test_concurrent_starts_restarts_stops_and_disables(self):
+        self.calls.start("StartCapture", "sa{sv}", "lo", {})
+        self.gate.wait_arrival(1)
+        self.calls.start("StartCapture", "sa{sv}", "lo", {})
+        self.calls.wait_polkit_answers(2)
+        self.assertEqual(harness.capture_property("lo", "State"), "starting")
+        self.gate.release()
+        for _, _, stdout, _ in self.assertAllSucceeded(self.calls.finish()):
+            self.assertIn(harness.capture_path("lo"), stdout)
+        self.wait_running("lo")
+
+        self.calls.start("RestartCapture", "s", "lo")
+        self.gate.wait_arrival(2)
+        self.calls.start("RestartCapture", "s", "lo")
+        self.calls.wait_polkit_answers(4)
+        self.gate.released += 1         # that tcpdump was stopped at the gate
+        self.gate.release()
+        self.assertAllSucceeded(self.calls.finish())
+        self.wait_running("lo")
+
+        for method in ("StopCapture", "StopCapture", "DisableCapture", "DisableCapture"):
+            self.calls.start(method, "s", "lo")
+        self.assertAllSucceeded(self.calls.finish())
+        self.assertEqual(harness.capture_property("lo", "State"), "stopped")
+        self.assertDaemonAlive()
 
 
 def _read_until(fd, marker, timeout):
