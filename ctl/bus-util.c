@@ -33,15 +33,17 @@ int bus_connect(sd_bus **ret, const char *host, bool ask_password) {
         return 0;
 }
 
-/* "what: <daemon's message>", or the daemon's message alone when it already
- * says "what" (e.g. "No such upload target 'x'"), or "what" alone. */
+/* "what: <daemon's message>", or, when the daemon's message already says
+ * "what" (e.g. "Invalid filter 'x': ..."), that message once, with our
+ * spelling of "what"; or "what" alone. */
 static void log_error_with_message(const char *what, const sd_bus_error *error) {
         const char *message = error->message;
+        size_t n = strlen(what);
 
         if (!message || message[0] == '\0')
                 log_error("%s", what);
-        else if (strncasecmp(message, what, strlen(what)) == 0)
-                log_error("%s", message);
+        else if (strncasecmp(message, what, n) == 0)
+                log_error("%s%s", what, message + n);
         else
                 log_error("%s: %s", what, message);
 }
@@ -65,7 +67,7 @@ int log_bus_error(sd_bus *bus, const sd_bus_error *error, int r, const char *ifa
         if (sd_bus_error_has_name(error, CAPTURED_ERROR_NO_SUCH_INTERFACE))
                 log_error("no such interface '%s'", iface ?: strempty(error->message));
         else if (sd_bus_error_has_name(error, CAPTURED_ERROR_INVALID_FILTER))
-                log_error("invalid filter: %s", strempty(error->message));
+                log_error_with_message("invalid filter", error);
         else if (iface && bus_error_is_no_such_capture(error))
                 log_error("no capture on '%s'", iface);
         else if (iface && sd_bus_error_has_name(error, CAPTURED_ERROR_ALREADY_RUNNING))

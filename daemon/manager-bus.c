@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "authorize.h"
@@ -26,6 +28,22 @@ static int validate_interface_name(const char *interface, sd_bus_error *error) {
 
 static int no_such_capture(const char *interface, sd_bus_error *error) {
         return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_CAPTURE, "No capture on '%s'", interface);
+}
+
+/* A target file the daemon has not loaded may exist: created since the
+ * last reload, or refused (the log says why). */
+static int no_such_upload_target(Manager *m, const char *name, sd_bus_error *error) {
+        _cleanup_(freep) char *path = NULL;
+
+        if (asprintf(&path, "%s/upload.d/%s.conf", m->config_dir, name) < 0)
+                return -ENOMEM;
+        if (access(path, F_OK) < 0)
+                return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
+                                         "No such upload target '%s' (no %s)", name, path);
+        return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
+                                 "No such upload target '%s': %s is not loaded; reload the daemon "
+                                 "(systemctl reload captured, or SIGHUP), or see its log for what is wrong with the file",
+                                 name, path);
 }
 
 /* What a start or an enable carries: the options given, and the
@@ -72,9 +90,7 @@ static int read_start_data(Manager *m, sd_bus_message *message, const char *inte
         }
 
         if (!isempty(d->effective.upload) && !manager_find_upload_target(m, d->effective.upload)) {
-                r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
-                                      "No such upload target '%s' (no %s/upload.d/%s.conf)",
-                                      d->effective.upload, m->config_dir, d->effective.upload);
+                r = no_such_upload_target(m, d->effective.upload, error);
                 goto fail;
         }
 

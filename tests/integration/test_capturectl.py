@@ -85,8 +85,35 @@ class CapturectlTest(harness.CapturedTestCase):
     def test_start_invalid_filter(self):
         p = capturectl("start", "lo", "--filter=((")
         line = self.assertOneErrorLine(p)
-        self.assertTrue(line.startswith("capturectl: invalid filter: "), line)
+        self.assertTrue(line.startswith("capturectl: invalid filter '(('"), line)
         self.assertNoTcpdump(timeout=1)
+
+    # -- wording (issue 8, item 12) -------------------------------------------
+
+    def test_invalid_filter_is_said_once(self):
+        p = capturectl("start", "lo", "--filter=tcp port foo bar")
+        line = self.assertOneErrorLine(p)
+        self.assertEqual(line, "capturectl: invalid filter 'tcp port foo bar': unknown port 'foo'")
+
+    def test_no_such_upload_target_is_lower_case(self):
+        p = capturectl("start", "lo", "--upload=fake")
+        line = self.assertOneErrorLine(p)
+        target = os.path.join(self.config_dir, "upload.d", "fake.conf")
+        self.assertEqual(line, f"capturectl: no such upload target 'fake' (no {target})")
+
+    def test_upload_target_not_yet_loaded_asks_for_a_reload(self):
+        os.mkdir(os.path.join(self.config_dir, "upload.d"))
+        with open(os.path.join(self.config_dir, "upload.d", "fake.conf"), "w") as f:
+            f.write("[Upload]\nType=cloudshark\nURL=http://127.0.0.1:9\nToken=0123456789abcdef\n")
+        p = capturectl("start", "lo", "--upload=fake")
+        line = self.assertOneErrorLine(p, "no such upload target 'fake'", "upload.d/fake.conf is not loaded",
+                                       "reload the daemon")
+        self.assertNotIn("(no ", line)
+
+        reloads = self.daemon.log().count("Configuration reloaded.")
+        self.daemon.signal(harness.signal.SIGHUP)
+        harness.wait_for(lambda: self.daemon.log().count("Configuration reloaded.") > reloads, 10, "the reload")
+        self.assertExit(capturectl("start", "lo", "--upload=fake"), 0, "start --upload=fake after the reload")
 
     def test_start_already_running_with_other_options(self):
         self.assertExit(capturectl("start", "lo", "--file-size=2"), 0, "first start")
