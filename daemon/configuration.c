@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,10 @@ Config *config_free(Config *c) {
         capture_settings_vector_free(c->captures);
         free(c);
         return NULL;
+}
+
+bool tcpdump_user_exists(const char *user) {
+        return isempty(user) || getpwnam(user);
 }
 
 static int parse_absolute_path(const ConfigLocation *where, const char *key, const char *value, char **field) {
@@ -97,8 +102,13 @@ static int parse_daemon_key(Config *c, const ConfigLocation *where, const char *
                 return parse_absolute_path(where, key, value, &c->capture_directory);
         if (strcmp(key, "TcpdumpPath") == 0)
                 return parse_absolute_path(where, key, value, &c->tcpdump_path);
-        if (strcmp(key, "TcpdumpUser") == 0)
+        if (strcmp(key, "TcpdumpUser") == 0) {
+                /* Kept: the user may be created later. Until then no capture starts. */
+                if (!tcpdump_user_exists(value))
+                        config_log_bad_line(where, "TcpdumpUser=%s: no such user; captures cannot start until it exists.",
+                                            value);
                 return free_and_strdup(&c->tcpdump_user, value);
+        }
         if (strcmp(key, "CaptureGroup") == 0)
                 return free_and_strdup(&c->capture_group, value[0] ? value : NULL);
         if (strcmp(key, "MinFreeSpace") == 0)

@@ -36,6 +36,9 @@ int config_capture_options(const Config *c, const char *interface, CaptureOption
 /* What capture.d/<interface>.conf says of Enabled=: 1, 0, or -1. */
 int config_capture_enabled(const Config *c, const char *interface);
 
+/* Whether TcpdumpUser= names a user that exists (empty: tcpdump gets no -Z). */
+bool tcpdump_user_exists(const char *user);
+
 /* Parses one INI file into c. Returns 0 (problems are logged) or negative
  * errno if the file could not be read; -ENOENT if it does not exist. */
 int config_parse_file(Config *c, const char *path);

@@ -30,6 +30,14 @@ static int no_such_capture(const char *interface, sd_bus_error *error) {
         return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_CAPTURE, "No capture on '%s'", interface);
 }
 
+/* tcpdump drops to TcpdumpUser= (-Z): without that user it cannot start. */
+static int check_tcpdump_user(Manager *m, sd_bus_error *error) {
+        if (tcpdump_user_exists(m->config->tcpdump_user))
+                return 0;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "TcpdumpUser=%s: no such user",
+                                 m->config->tcpdump_user);
+}
+
 /* A target file the daemon has not loaded may exist: created since the
  * last reload, or refused (the log says why). */
 static int no_such_upload_target(Manager *m, const char *name, sd_bus_error *error) {
@@ -82,6 +90,9 @@ static int read_start_data(Manager *m, sd_bus_message *message, const char *inte
         if (r >= 0)
                 r = capture_options_read_message_masked(&d->effective, message, &d->given, error);
         if (r < 0)
+                goto fail;
+
+        if (!enable && (r = check_tcpdump_user(m, error)) < 0)
                 goto fail;
 
         if (!enable && !exists) {
@@ -280,8 +291,13 @@ int manager_method_stop(sd_bus_message *message, Manager *m, const char *interfa
 }
 
 int manager_method_restart(sd_bus_message *message, Manager *m, const char *interface, sd_bus_error *error) {
+        int r;
+
         if (!manager_find_capture(m, interface))
                 return no_such_capture(interface, error);
+        r = check_tcpdump_user(m, error);
+        if (r < 0)
+                return r;
         return submit(m, message, interface, "restart", do_restart, NULL, error);
 }
 

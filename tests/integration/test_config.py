@@ -175,5 +175,36 @@ class ReloadTest(ConfigTestBase):
         self.assertEqual(capture_property("lo", "FileCount"), 5)
 
 
+class TcpdumpUserTest(ConfigTestBase):
+    """A TcpdumpUser= that does not exist is named as such (issue 8, item 9):
+    at load and reload with file and line, and by the start it prevents."""
+
+    MESSAGE = "TcpdumpUser=nosuchuser: no such user"
+
+    def test_missing_tcpdump_user_is_named_at_reload_and_start(self):
+        self.write_main("")
+        self.daemon.start()
+        path = self.write("captured.conf", f"[Daemon]\nCaptureDirectory={self.capture_dir}\n"
+                                           "TcpdumpUser=nosuchuser\n")
+        self.daemon.signal(signal.SIGHUP)
+        wait_for(lambda: "Configuration reloaded" in self.daemon.log(), 10, "the reload")
+        self.assertIn(f"{path}:3: {self.MESSAGE}", self.daemon.log())
+
+        p = harness.run([harness.CAPTURECTL, "--no-ask-password", "start", "lo"], check=False,
+                        stdin=harness.subprocess.DEVNULL)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertEqual(p.stderr.strip(), f"capturectl: failed to start the capture on 'lo': {self.MESSAGE}")
+        self.assertNotIn("No such process", p.stderr)
+        self.assertEqual(harness.list_captures(), [])
+        self.assertNoTcpdump(timeout=1)
+
+    def test_missing_tcpdump_user_is_named_at_daemon_start(self):
+        path = self.write_main("")
+        self.write("captured.conf", f"[Daemon]\nCaptureDirectory={self.capture_dir}\nTcpdumpUser=nosuchuser\n")
+        self.daemon.start()
+        self.assertIn(f"{path}:3: {self.MESSAGE}", self.daemon.log())
+        self.assertBusError("org.freedesktop.DBus.Error.Failed", "StartCapture", "sa{sv}", "lo", {})
+
+
 if __name__ == "__main__":
     harness.main()
