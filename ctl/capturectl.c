@@ -17,7 +17,8 @@
 const Verb verbs[] = {
         { "start", "IFACE...", "Start a capture on each interface",
           "Options not given come from the configuration. Waits until tcpdump is ready.\n"
-          "A capture that already runs with other options is an error: stop it first.",
+          "A capture that already runs with other options is an error: stop it first.\n"
+          "An enabled capture whose interface does not exist waits for it.",
           1, SIZE_MAX, VERB_CAPTURE_OPTIONS, verb_start },
         { "stop", "IFACE...", "Stop captures (their files stay)",
           "Waits until tcpdump has exited and its last file is finished.",

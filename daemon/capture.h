@@ -63,6 +63,7 @@ typedef struct Capture {
         OptionMask override_mask;
         CaptureState state;
         bool enabled;
+        bool stopped_by_request;  /* StopCapture since the last start: a reload leaves it stopped */
 
         pid_t pid;
         sd_event_source *child_source;

@@ -30,6 +30,14 @@ static int no_such_capture(const char *interface, sd_bus_error *error) {
         return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_CAPTURE, "No capture on '%s'", interface);
 }
 
+/* A start needs the interface, unless the capture is enabled: an enabled
+ * capture waits for its interface, as at daemon start. */
+static int check_interface_for_start(Manager *m, const char *interface, sd_bus_error *error) {
+        if (netif_exists(interface) || manager_is_enabled(m, interface))
+                return 0;
+        return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
+}
+
 /* tcpdump drops to TcpdumpUser= (-Z): without that user it cannot start. */
 static int check_tcpdump_user(Manager *m, sd_bus_error *error) {
         if (tcpdump_user_exists(m->config->tcpdump_user))
@@ -95,10 +103,8 @@ static int read_start_data(Manager *m, sd_bus_message *message, const char *inte
         if (!enable && (r = check_tcpdump_user(m, error)) < 0)
                 goto fail;
 
-        if (!enable && !exists) {
-                r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
+        if (!enable && (r = check_interface_for_start(m, interface, error)) < 0)
                 goto fail;
-        }
 
         if (!isempty(d->effective.upload) && !manager_find_upload_target(m, d->effective.upload)) {
                 r = no_such_upload_target(m, d->effective.upload, error);
@@ -146,6 +152,11 @@ static int do_start(Request *req, sd_bus_error *error) {
                 return r < 0 ? r : 1;
         }
 
+        /* Checked again: enabling may have changed while polkit was asked. */
+        r = check_interface_for_start(m, req->interface, error);
+        if (r < 0)
+                return r;
+
         r = find_or_add_capture(m, req->interface, &c);
         if (r < 0)
                 return r;
@@ -155,6 +166,14 @@ static int do_start(Request *req, sd_bus_error *error) {
                 r = capture_set_options(c, &d->effective);
         if (r < 0)
                 return r;
+        c->stopped_by_request = false;
+
+        if (!netif_exists(c->interface)) {
+                /* It waits; the caller learns its path now, State says the rest. */
+                log_info("%s: start requested; waiting for the interface.", c->interface);
+                (void) capture_transition(c, CAPTURE_EVENT_START);
+                return sd_bus_reply_method_return(req->message, "o", c->object_path);
+        }
 
         r = capture_add_pending_reply(c, req->message, REPLY_WITH_PATH, CAPTURE_RUNNING);
         if (r < 0)
@@ -179,6 +198,8 @@ static int do_enable(Request *req, sd_bus_error *error) {
         if (r < 0)
                 return r;
         capture_set_enabled(c, true);
+        /* A new decision: reloads start it again (manager_start_enabled). */
+        c->stopped_by_request = false;
         /* A capture that does not run yet takes the enabled options now;
          * they are its base from now on, nothing given on top. */
         if (!capture_is_active(c)) {
@@ -218,6 +239,7 @@ static int do_stop(Request *req, sd_bus_error *error) {
         if (r < 0)
                 return r;
 
+        c->stopped_by_request = true;
         log_info("%s: stop requested.", c->interface);
         (void) capture_transition(c, CAPTURE_EVENT_STOP);
         return 1;
@@ -234,6 +256,7 @@ static int do_restart(Request *req, sd_bus_error *error) {
         if (r < 0)
                 return r;
 
+        c->stopped_by_request = false;
         log_info("%s: restart requested.", c->interface);
         (void) capture_transition(c, CAPTURE_EVENT_RESTART);
         return 1;

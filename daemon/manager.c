@@ -392,15 +392,6 @@ static char **enabled_interfaces(Manager *m) {
         return v;
 }
 
-/* Starts enabled captures, except those in skip (enabled before a reload:
- * an operator may have stopped them since). */
-static void start_enabled_except(Manager *m, char **skip) {
-        _cleanup_(strv_freep) char **enabled = enabled_interfaces(m);
-
-        for (size_t i = 0; enabled && enabled[i]; i++)
-                if (!strv_contains(skip, enabled[i]))
-                        (void) capture_start_enabled(m, enabled[i]);
-}
 
 /* Captures of earlier runs: their directories hold finished files (listed,
  * counted by the disk guard) and maybe what a crash left behind. Each gets
@@ -475,8 +466,18 @@ static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
         closedir(d);
 }
 
+/* At daemon start and at every reload: each enabled capture that does not
+ * run is started (it waits if its interface is absent), except one that an
+ * operator stopped since it last started, which a reload must not undo. */
 void manager_start_enabled(Manager *m) {
-        start_enabled_except(m, NULL);
+        _cleanup_(strv_freep) char **enabled = enabled_interfaces(m);
+
+        for (size_t i = 0; enabled && enabled[i]; i++) {
+                Capture *c = manager_find_capture(m, enabled[i]);
+
+                if (!c || !c->stopped_by_request)
+                        (void) capture_start_enabled(m, enabled[i]);
+        }
 }
 
 /* The daemon died while these captures ran (a crash, SIGKILL, the OOM
@@ -512,7 +513,6 @@ static void on_interface_change(const char *name, bool present, void *userdata) 
 
 int manager_reload(Manager *m) {
         _cleanup_(config_freep) Config *config = NULL;
-        _cleanup_(strv_freep) char **enabled_before = enabled_interfaces(m);
         int r;
 
         r = config_load(&config, m->config_dir);
@@ -542,7 +542,7 @@ int manager_reload(Manager *m) {
                 capture_set_enabled(c, manager_is_enabled(m, c->interface));
         }
 
-        start_enabled_except(m, enabled_before);
+        manager_start_enabled(m);
         (void) sd_bus_emit_properties_changed(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE,
                                               "CaptureDirectory", NULL);
         log_info("Configuration reloaded.");

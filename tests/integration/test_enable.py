@@ -79,6 +79,49 @@ class EnableTest(harness.CapturedTestCase):
         self.wait_running("vtest7", HOTPLUG_TIMEOUT)
         self.assertEqual(capture_property("vtest7", "FileCount"), 4)
 
+    # -- an enabled capture on an absent interface waits (issue 8, item 8) -----
+
+    def reload(self):
+        reloads = self.daemon.log().count("Configuration reloaded.")
+        self.daemon.signal(signal.SIGHUP)
+        wait_for(lambda: self.daemon.log().count("Configuration reloaded.") > reloads, 10, "the reload")
+
+    def test_enable_now_of_an_absent_interface_waits(self):
+        self.assertCapturectl("enable", "--now", "nosuch9")
+        self.assertEqual(capture_property("nosuch9", "State"), "waiting")
+        self.assertTrue(capture_property("nosuch9", "Enabled"))
+        self.assertIn("not present", capture_property("nosuch9", "LastError"))
+        self.reload()
+        self.assertEqual(capture_property("nosuch9", "State"), "waiting")
+        self.restart_daemon()
+        wait_for_state("nosuch9", "waiting")
+        harness.create_veth("nosuch9", "nosuch9p")
+        self.addCleanup(harness.delete_link, "nosuch9")
+        self.wait_running("nosuch9", HOTPLUG_TIMEOUT)
+
+    def test_start_of_an_absent_interface_needs_it_enabled(self):
+        p = capturectl("start", "nosuch9")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(p.stderr.strip(), "capturectl: no such interface 'nosuch9'")
+        self.assertEqual(list_captures(), [])
+        self.assertCapturectl("enable", "nosuch9")
+        self.assertCapturectl("start", "nosuch9")
+        self.assertEqual(capture_property("nosuch9", "State"), "waiting")
+
+    def test_reload_starts_enabled_captures_but_not_stopped_ones(self):
+        self.assertCapturectl("enable", "nosuch8")          # not now: stopped
+        self.assertEqual(capture_property("nosuch8", "State"), "stopped")
+        self.assertCapturectl("enable", "--now", "lo")
+        self.wait_running("lo")
+        self.assertCapturectl("stop", "lo")                 # an operator's stop
+        self.reload()
+        self.assertEqual(capture_property("nosuch8", "State"), "waiting")
+        self.assertEqual(capture_property("lo", "State"), "stopped", "the reload undid capturectl stop")
+        self.assertNoTcpdump()
+        self.assertCapturectl("enable", "lo")               # a new decision: reloads start it again
+        self.reload()
+        self.wait_running("lo")
+
 
 class EnabledInConfigTest(harness.CapturedTestCase):
 
