@@ -19,12 +19,12 @@ const Verb verbs[] = {
           "Options not given come from the configuration. Waits until tcpdump is ready.\n"
           "A capture that already runs with other options is an error: stop it first.\n"
           "An enabled capture whose interface does not exist waits for it.",
-          1, SIZE_MAX, VERB_CAPTURE_OPTIONS, verb_start },
+          1, SIZE_MAX, VERB_CAPTURE_OPTIONS | VERB_CONTROL, verb_start },
         { "stop", "IFACE...", "Stop captures (their files stay)",
           "Waits until tcpdump has exited and its last file is finished.",
-          1, SIZE_MAX, 0, verb_stop },
+          1, SIZE_MAX, VERB_CONTROL, verb_stop },
         { "restart", "IFACE...", "Restart captures with the options they run with", NULL,
-          1, SIZE_MAX, 0, verb_restart },
+          1, SIZE_MAX, VERB_CONTROL, verb_restart },
         { "status", "[IFACE...]", "Show the state of captures, of all without IFACE",
           "Exit status with IFACE: 3 if a named capture is not running, 4 if there is\n"
           "no capture on a named interface.",
@@ -35,9 +35,9 @@ const Verb verbs[] = {
           1, 1, 0, verb_files },
         { "enable", "IFACE... [--now]", "Start captures whenever captured starts (--now: and now)",
           "The options given are kept with the capture. The interface need not exist yet.",
-          1, SIZE_MAX, VERB_CAPTURE_OPTIONS | VERB_NOW, verb_enable },
+          1, SIZE_MAX, VERB_CAPTURE_OPTIONS | VERB_NOW | VERB_CONTROL, verb_enable },
         { "disable", "IFACE... [--now]", "Undo enable (--now: and stop the capture)", NULL,
-          1, SIZE_MAX, VERB_NOW, verb_disable },
+          1, SIZE_MAX, VERB_NOW | VERB_CONTROL, verb_disable },
         { "watch", "[IFACE...]", "Follow completions, uploads and state changes live",
           "Runs until interrupted. Its output is never paged.",
           0, SIZE_MAX, 0, verb_watch },
@@ -55,6 +55,7 @@ enum {
         ARG_VERSION = 0x100,
         ARG_JSON,
         ARG_NO_ASK_PASSWORD,
+        ARG_NO_AUTO_START,
         ARG_NO_PAGER,
         ARG_NOW,
         ARG_CAPTURE_OPTION,             /* + 2 × index in capture_option_table, + 1 for --no-NAME */
@@ -69,6 +70,9 @@ const CtlOption ctl_options[] = {
         { "no-ask-password", 0, NULL, ARG_NO_ASK_PASSWORD, 0,
           "Never ask for a password: by default, with stdin a\n"
           "terminal, capturectl runs pkttyagent so polkit can ask" },
+        { "no-auto-start", 0, NULL, ARG_NO_AUTO_START, VERB_CONTROL,
+          "Commands that change captures: never start captured\n"
+          "by D-Bus activation; if it is not running, fail at once" },
         { "no-pager", 0, NULL, ARG_NO_PAGER, 0,
           "Do not pipe status, list and files into a pager" },
         { "now", 0, NULL, ARG_NOW, VERB_NOW,
@@ -273,6 +277,9 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
                 case ARG_NO_ASK_PASSWORD:
                         c->ask_password = false;
                         break;
+                case ARG_NO_AUTO_START:
+                        c->auto_start = false;
+                        break;
                 case ARG_NO_PAGER:
                         c->pager_enabled = false;
                         break;
@@ -334,6 +341,9 @@ static int check_verb_args(const Context *c, const Verb *verb, char **args, size
                                        c->options[0].spec->cli_name);
         if (c->now && !(verb->flags & VERB_NOW))
                 return log_error_errno(-EINVAL, "--now is only valid with enable and disable");
+        if (!c->auto_start && !(verb->flags & VERB_CONTROL))
+                return log_error_errno(-EINVAL, "--no-auto-start is only valid with start, stop, restart, "
+                                       "enable and disable");
 
         return 0;
 }
@@ -349,6 +359,7 @@ static void context_done(Context *c) {
 int main(int argc, char *argv[]) {
         _cleanup_(context_done) Context c = {
                 .ask_password = true,
+                .auto_start = true,
                 .pager_enabled = true,
                 .pager = PAGER_NULL,
         };

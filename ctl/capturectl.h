@@ -29,6 +29,7 @@ typedef struct Context {
         bool json;
         bool quiet;
         bool now;
+        bool auto_start;            /* false with --no-auto-start: calls never bus-activate captured */
         bool pager_enabled;         /* false with --no-pager */
         Pager pager;                /* status, list and files page on a terminal */
         bool ask_password;          /* interactive polkit authorization (a password on our terminal) */
@@ -66,6 +67,7 @@ typedef enum VerbFlags {
         VERB_CAPTURE_OPTIONS = 1 << 0,  /* takes --filter= etc. */
         VERB_NOW             = 1 << 1,  /* takes --now */
         VERB_LOCAL           = 1 << 2,  /* needs no bus; its arguments are no interface names */
+        VERB_CONTROL         = 1 << 3,  /* changes captures: takes --no-auto-start */
 } VerbFlags;
 
 typedef struct Verb {

@@ -78,6 +78,10 @@ static int manager_call(Context *c, const ManagerCall *call, const char *iface, 
                         return r;
         }
 
+        r = sd_bus_message_set_auto_start(m, c->auto_start);
+        if (r < 0)
+                return r;
+
         open_polkit_agent(c);
         return sd_bus_call(c->bus, m, c->ask_password ? INTERACTIVE_CALL_TIMEOUT_USEC : 0, error, NULL);
 }

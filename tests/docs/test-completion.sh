@@ -105,7 +105,8 @@ EOF
                 expect "$mode" "capturectl --json sta" start status
                 expect "$mode" "capturectl start --file-" --file-size= --file-count=
                 expect "$mode" "capturectl status --n" --no-ask-password --no-pager
-                expect "$mode" "capturectl enable --n" --no-ask-password --no-pager --now --no-promiscuous
+                expect "$mode" "capturectl enable --n" --no-ask-password --no-auto-start --no-pager --now --no-promiscuous
+                expect "$mode" "capturectl stop --no-a" --no-ask-password --no-auto-start
                 expect "$mode" "capturectl help st" start status stop
                 expect "$mode" "capturectl help status " ""
                 expect "$mode" "capturectl start --promiscuous=" yes no
