@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -34,6 +35,19 @@ static bool stderr_is_journal(void) {
         return cached;
 }
 
+/* Outside the journal (a terminal, a file): a local timestamp first, and
+ * the level only where it matters, for a reader rather than a collector. */
+static void print_to_stderr(int priority, const char *message) {
+        struct timespec ts = {};
+        struct tm tm;
+        char when[32] = "";
+
+        if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && localtime_r(&ts.tv_sec, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+        fprintf(stderr, "%s.%03ld %s%s\n", when, ts.tv_nsec / 1000000L,
+                priority <= LOG_ERR ? "error: " : priority == LOG_WARNING ? "warning: " : "", message);
+}
+
 static void send_to_journal(int priority, int error, const LogFields *fields, const char *message) {
         char priority_field[16], errno_field[32];
         _cleanup_(freep) char *message_field = NULL, *interface = NULL, *file = NULL, *target = NULL;
@@ -58,7 +72,7 @@ static void send_to_journal(int priority, int error, const LogFields *fields, co
                 iov[n++] = (struct iovec) { target, strlen(target) };
 
         if (sd_journal_sendv(iov, (int) n) < 0)
-                fprintf(stderr, "<%d>%s\n", priority, message);
+                print_to_stderr(priority, message);
 }
 
 int log_internal(int priority, int error, const LogFields *fields, const char *format, ...) {
@@ -78,7 +92,7 @@ int log_internal(int priority, int error, const LogFields *fields, const char *f
                 if (stderr_is_journal())
                         send_to_journal(priority, error, fields, buffer);
                 else
-                        fprintf(stderr, "<%d>%s\n", priority, buffer);
+                        print_to_stderr(priority, buffer);
         }
 
         errno = saved_errno;

@@ -6,8 +6,8 @@
 #include "macro.h"
 
 /* Logging: structured journal records (sd_journal_sendv) when journald
- * reads our stderr, else one line on stderr with a "<N>" syslog priority
- * prefix. Returns -abs(error), so that callers can
+ * reads our stderr, else one line on stderr: a local timestamp, "error: "
+ * or "warning: " where it is one, the message. Returns -abs(error), so that callers can
  * `return log_error_errno(r, ...)`; %m stands for that error. */
 
 typedef struct LogFields {
