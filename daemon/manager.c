@@ -362,6 +362,13 @@ static int capture_start_enabled(Manager *m, const char *interface) {
         if (r < 0)
                 return r;
 
+        /* As StartCapture would say; the next reload tries again. */
+        if (!tcpdump_user_exists(m->config->tcpdump_user)) {
+                log_capture(LOG_ERR, 0, interface, "%s: enabled, not started: TcpdumpUser=%s: no such user",
+                            interface, m->config->tcpdump_user);
+                return capture_set_last_error(c, "TcpdumpUser=%s: no such user", m->config->tcpdump_user);
+        }
+
         log_info("%s: enabled, starting.", interface);
         return capture_transition(c, CAPTURE_EVENT_START);
 }

@@ -201,9 +201,15 @@ class TcpdumpUserTest(ConfigTestBase):
     def test_missing_tcpdump_user_is_named_at_daemon_start(self):
         path = self.write_main("")
         self.write("captured.conf", f"[Daemon]\nCaptureDirectory={self.capture_dir}\nTcpdumpUser=nosuchuser\n")
+        self.write("capture.d/lo.conf", "[Capture]\nEnabled=yes\n")
         self.daemon.start()
         self.assertIn(f"{path}:3: {self.MESSAGE}", self.daemon.log())
-        self.assertBusError("org.freedesktop.DBus.Error.Failed", "StartCapture", "sa{sv}", "lo", {})
+        # The enabled capture is not started, and says why.
+        self.assertEqual(capture_property("lo", "State"), "stopped")
+        self.assertEqual(capture_property("lo", "LastError"), self.MESSAGE)
+        self.assertNoTcpdump(timeout=1)
+        _, message = self.assertBusError("org.freedesktop.DBus.Error.Failed", "StartCapture", "sa{sv}", "lo", {})
+        self.assertEqual(message, self.MESSAGE)
 
 
 if __name__ == "__main__":
