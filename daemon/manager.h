@@ -44,7 +44,9 @@ int manager_start(Manager *m);
 int manager_reload(Manager *m);
 
 /* Starts the captures that are enabled (EnableCapture, or Enabled=yes in
- * capture.d/) and not running yet; those whose interface is missing wait. */
+ * capture.d/) and not running yet; those whose interface is missing wait.
+ * At daemon start and at every reload; not those stopped by StopCapture
+ * since they last started or were enabled. */
 void manager_start_enabled(Manager *m);
 
 /* Persists a capture as enabled (with the options given) or disabled. */
