@@ -30,12 +30,16 @@ static int no_such_capture(const char *interface, sd_bus_error *error) {
         return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_CAPTURE, "No capture on '%s'", interface);
 }
 
+static int no_such_interface(const char *interface, sd_bus_error *error) {
+        return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
+}
+
 /* A start needs the interface, unless the capture is enabled: an enabled
  * capture waits for its interface, as at daemon start. */
 static int check_interface_for_start(Manager *m, const char *interface, sd_bus_error *error) {
         if (netif_exists(interface) || manager_is_enabled(m, interface))
                 return 0;
-        return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
+        return no_such_interface(interface, error);
 }
 
 /* tcpdump drops to TcpdumpUser= (-Z): without that user it cannot start. */
@@ -100,11 +104,13 @@ static int read_start_data(Manager *m, sd_bus_message *message, const char *inte
         if (r < 0)
                 goto fail;
 
-        if (!enable && (r = check_tcpdump_user(m, error)) < 0)
-                goto fail;
-
-        if (!enable && (r = check_interface_for_start(m, interface, error)) < 0)
-                goto fail;
+        if (!enable) {
+                r = check_tcpdump_user(m, error);
+                if (r >= 0)
+                        r = check_interface_for_start(m, interface, error);
+                if (r < 0)
+                        goto fail;
+        }
 
         if (!isempty(d->effective.upload) && !manager_find_upload_target(m, d->effective.upload)) {
                 r = no_such_upload_target(m, d->effective.upload, error);
@@ -114,7 +120,7 @@ static int read_start_data(Manager *m, sd_bus_message *message, const char *inte
         r = filter_check(exists ? interface : NULL, strempty(d->effective.filter), d->effective.snap_length,
                          &filter_error);
         if (r == -ENODEV)
-                r = sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_INTERFACE, "No such interface '%s'", interface);
+                r = no_such_interface(interface, error);
         else if (r == -EINVAL)
                 r = sd_bus_error_setf(error, CAPTURED_ERROR_INVALID_FILTER, "Invalid filter '%s': %s",
                                       strempty(d->effective.filter), strempty(filter_error));
