@@ -44,6 +44,10 @@ bool capture_file_name_is_live(const char *name, const char *interface);
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
                         char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at);
 
+/* Whether a finished (repaired) file of that size holds a packet, not just
+ * the pcap header: files that do not are discarded. */
+bool capture_file_holds_packets(uint64_t size);
+
 /* Capture-level file handling. */
 /* <directory>/<name> of a file of the capture (malloc'ed), NULL when out of memory. */
 char *capture_file_path(const Capture *c, const char *name);
@@ -56,6 +60,11 @@ void capture_files_close(Capture *c);
  * does not run (after it exited, crash leftovers), the ones whose close we
  * missed when inotify overflowed. */
 void capture_files_finish_closed(Capture *c);
+/* How many finished files retention keeps: FileCount, less the slot of the
+ * live file while there is one (a stopped capture has none). */
+size_t retention_files_to_keep(unsigned file_count, bool live);
+/* Deletes the oldest finished files beyond that (not those whose hooks or
+ * upload are still to come). */
 void capture_files_enforce_retention(Capture *c);
 /* Deletes the i-th finished file (retention, disk guard). */
 int capture_files_delete(Capture *c, size_t i, const char *reason);

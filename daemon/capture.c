@@ -56,6 +56,11 @@ bool capture_is_active(const Capture *c) {
                 c->state == CAPTURE_WAITING || c->state == CAPTURE_RESTARTING;
 }
 
+bool capture_writes_live_file(const Capture *c) {
+        /* After SIGTERM tcpdump opens no new file: the one it closes is its last. */
+        return c->pid > 0 && !(c->state == CAPTURE_STOPPING && c->term_sent);
+}
+
 int capture_new(Capture **ret, Manager *m, const char *interface) {
         _cleanup_(capture_freep) Capture *c = NULL;
         int r;
@@ -167,7 +172,9 @@ int capture_update_options(Capture *c, const CaptureOptions *o) {
         if (capture_is_active(c)) {
                 log_capture(LOG_INFO, 0, c->interface, "%s: options changed, restarting tcpdump.", c->interface);
                 (void) capture_transition(c, CAPTURE_EVENT_RESTART);
-        }
+        } else
+                /* A lower FileCount applies now; a restart applies it as it starts. */
+                capture_files_enforce_retention(c);
         return 1;
 }
 
@@ -496,6 +503,9 @@ static int spawn(Capture *c) {
          * run writes names of its own, so a late event for an old file can
          * never touch the new one. */
         capture_files_finish_closed(c);
+        /* Files of earlier runs count against FileCount from the start, not
+         * only from the first rotation (the live file's slot is taken then). */
+        capture_files_enforce_retention(c);
         c->generation++;
 
         r = build_output_prefix(c, &prefix);

@@ -108,6 +108,10 @@ int capture_transition(Capture *c, CaptureEvent event);
 /* Whether tcpdump runs or is meant to (starting, running, waiting, restarting). */
 bool capture_is_active(const Capture *c);
 
+/* Whether tcpdump has, or is about to open, a live file (it runs and was
+ * not told to stop yet). */
+bool capture_writes_live_file(const Capture *c);
+
 /* Replaces the options; only while not active. */
 int capture_set_options(Capture *c, const CaptureOptions *o);
 
