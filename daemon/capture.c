@@ -92,6 +92,11 @@ int capture_new(Capture **ret, Manager *m, const char *interface) {
 
 static void reply_all(Capture *c, const sd_bus_error *error, bool only_settled);
 
+static void upload_error_done(UploadError *e) {
+        free(e->target);
+        free(e->error);
+}
+
 Capture *capture_free(Capture *c) {
         if (!c)
                 return NULL;
@@ -113,6 +118,10 @@ Capture *capture_free(Capture *c) {
         free(c->directory);
         free(c->last_stderr_line);
         free(c->last_error);
+        for (size_t i = 0; i < c->n_upload_errors; i++)
+                upload_error_done(&c->upload_errors[i]);
+        free(c->upload_errors);
+        free(c->last_hook_error);
         free(c->current_file);
         capture_options_done(&c->options);
         capture_options_done(&c->overrides);
@@ -153,9 +162,60 @@ void capture_set_enabled(Capture *c, bool enabled) {
         capture_emit_changed(c, "Enabled", NULL);
 }
 
-static void emit_options_changed(Capture *c) {
-        capture_emit_changed(c, "Filter", "FileSize", "FileCount", "SnapLength", "BufferSize",
-                             "Promiscuous", "RotateSeconds", "Upload", NULL);
+/* Takes new options, announcing those that differ. */
+static int set_options(Capture *c, const CaptureOptions *o) {
+        const CaptureOptions *was = &c->options;
+        const char *changed[9];
+        size_t n = 0;
+        int r;
+
+        if (strcmp(strempty(was->filter), strempty(o->filter)) != 0)
+                changed[n++] = "Filter";
+        if (was->file_size != o->file_size)
+                changed[n++] = "FileSize";
+        if (was->file_count != o->file_count)
+                changed[n++] = "FileCount";
+        if (was->snap_length != o->snap_length)
+                changed[n++] = "SnapLength";
+        if (was->buffer_size != o->buffer_size)
+                changed[n++] = "BufferSize";
+        if (was->promiscuous != o->promiscuous)
+                changed[n++] = "Promiscuous";
+        if (was->rotate_seconds != o->rotate_seconds)
+                changed[n++] = "RotateSeconds";
+        if (strcmp(strempty(was->upload), strempty(o->upload)) != 0)
+                changed[n++] = "Upload";
+        changed[n] = NULL;
+
+        r = capture_options_copy(&c->options, o);
+        if (r < 0)
+                return r;
+        if (n > 0 && c->manager->bus)
+                (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
+                                                           CAPTURED_CAPTURE_INTERFACE, (char **) changed);
+        return 0;
+}
+
+void capture_emit_upload_counts(Capture *c) {
+        uint64_t succeeded = 0, failed = 0;
+        uint32_t pending = 0;
+        const char *changed[4];
+        size_t n = 0;
+
+        upload_queue_get_counts(c->manager->uploads, c->interface, &pending, &succeeded, &failed);
+        if (pending != c->announced_uploads_pending)
+                changed[n++] = "UploadsPending";
+        if (succeeded != c->announced_uploads_succeeded)
+                changed[n++] = "UploadsSucceeded";
+        if (failed != c->announced_uploads_failed)
+                changed[n++] = "UploadsFailed";
+        changed[n] = NULL;
+
+        c->announced_uploads_pending = pending;
+        c->announced_uploads_succeeded = succeeded;
+        c->announced_uploads_failed = failed;
+        if (n > 0)
+                capture_emit_changed(c, changed[0], changed[1], changed[2], NULL);
 }
 
 int capture_update_options(Capture *c, const CaptureOptions *o) {
@@ -164,10 +224,9 @@ int capture_update_options(Capture *c, const CaptureOptions *o) {
         if (capture_options_equal(&c->options, o))
                 return 0;
 
-        r = capture_options_copy(&c->options, o);
+        r = set_options(c, o);
         if (r < 0)
                 return r;
-        emit_options_changed(c);
 
         if (capture_is_active(c)) {
                 log_capture(LOG_INFO, 0, c->interface, "%s: options changed, restarting tcpdump.", c->interface);
@@ -179,17 +238,10 @@ int capture_update_options(Capture *c, const CaptureOptions *o) {
 }
 
 int capture_set_options(Capture *c, const CaptureOptions *o) {
-        int r;
-
         if (capture_is_active(c))
                 return -EBUSY;
 
-        r = capture_options_copy(&c->options, o);
-        if (r < 0)
-                return r;
-
-        emit_options_changed(c);
-        return 0;
+        return set_options(c, o);
 }
 
 
@@ -204,9 +256,85 @@ int capture_set_last_error(Capture *c, const char *format, ...) {
         if (!text)
                 return -ENOMEM;
 
+        c->last_error_at = now_usec(CLOCK_REALTIME);
+        if (c->last_error && strcmp(c->last_error, text) == 0) {
+                /* The same error again: only when it happened changed. */
+                free(text);
+                capture_emit_changed(c, "LastErrorTimestamp", NULL);
+                return 0;
+        }
         free(c->last_error);
         c->last_error = text;
-        capture_emit_changed(c, "LastError", NULL);
+        capture_emit_changed(c, "LastError", "LastErrorTimestamp", NULL);
+        return 0;
+}
+
+void capture_clear_last_error(Capture *c) {
+        if (!c->last_error)
+                return;
+        c->last_error = mfree_str(c->last_error);
+        c->last_error_at = 0;
+        capture_emit_changed(c, "LastError", "LastErrorTimestamp", NULL);
+}
+
+int capture_note_upload_result(Capture *c, const char *target, bool success, const char *detail) {
+        UploadError *e = NULL, *grown;
+        char *error;
+
+        for (size_t i = 0; i < c->n_upload_errors && !e; i++)
+                if (strcmp(c->upload_errors[i].target, target) == 0)
+                        e = &c->upload_errors[i];
+
+        if (success) {
+                if (!e)
+                        return 0;
+                upload_error_done(e);
+                *e = c->upload_errors[--c->n_upload_errors];
+                capture_emit_changed(c, "UploadErrors", NULL);
+                return 0;
+        }
+
+        error = strdup(isempty(detail) ? "upload failed" : detail);
+        if (!error)
+                return -ENOMEM;
+        if (!e) {
+                char *name = strdup(target);
+
+                grown = name ? realloc(c->upload_errors, (c->n_upload_errors + 1) * sizeof(UploadError)) : NULL;
+                if (!grown) {
+                        free(name);
+                        free(error);
+                        return -ENOMEM;
+                }
+                c->upload_errors = grown;
+                e = &c->upload_errors[c->n_upload_errors++];
+                *e = (UploadError) { .target = name };
+        }
+        free(e->error);
+        e->error = error;
+        e->at = now_usec(CLOCK_REALTIME);
+        capture_emit_changed(c, "UploadErrors", NULL);
+        return 0;
+}
+
+int capture_note_hook_result(Capture *c, const char *error) {
+        if (!error) {
+                if (!c->last_hook_error)
+                        return 0;
+                c->last_hook_error = mfree_str(c->last_hook_error);
+                c->last_hook_error_at = 0;
+        } else if (c->last_hook_error && strcmp(c->last_hook_error, error) == 0) {
+                c->last_hook_error_at = now_usec(CLOCK_REALTIME);
+                capture_emit_changed(c, "LastHookErrorTimestamp", NULL);
+                return 0;
+        } else {
+                int r = free_and_strdup(&c->last_hook_error, error);
+
+                if (r < 0)
+                        return r;
+                c->last_hook_error_at = now_usec(CLOCK_REALTIME);
+        }
+        capture_emit_changed(c, "LastHookError", "LastHookErrorTimestamp", NULL);
         return 0;
 }
 
@@ -338,14 +466,39 @@ static int prepare_directory(Capture *c) {
 
 /* ---- tcpdump process ---------------------------------------------------------------- */
 
+static uint64_t packets_dropped(const TcpdumpStatistics *st) {
+        return st->dropped_kernel + st->dropped_interface;
+}
+
+/* Takes new counters, announcing only those that changed: a statistics
+ * line comes whenever a counter is read, mostly with the same figures. */
+static void set_statistics(Capture *c, const TcpdumpStatistics *st) {
+        const char *changed[4];
+        size_t n = 0;
+
+        if (st->captured != c->statistics.captured)
+                changed[n++] = "PacketsCaptured";
+        if (st->received != c->statistics.received)
+                changed[n++] = "PacketsReceived";
+        if (packets_dropped(st) != packets_dropped(&c->statistics))
+                changed[n++] = "PacketsDropped";
+        changed[n] = NULL;
+
+        c->statistics = *st;
+        if (n > 0)
+                capture_emit_changed(c, changed[0], changed[1], changed[2], NULL);
+}
+
 static void handle_stderr_line(Capture *c, const char *line) {
-        switch (tcpdump_parse_line(line, &c->statistics)) {
+        TcpdumpStatistics st = c->statistics;
+
+        switch (tcpdump_parse_line(line, &st)) {
         case TCPDUMP_LINE_LISTENING:
                 log_capture(LOG_INFO, 0, c->interface, "%s: %s", c->interface, line);
                 (void) capture_transition(c, CAPTURE_EVENT_READY);
                 break;
         case TCPDUMP_LINE_STATISTICS:
-                capture_emit_changed(c, "PacketsCaptured", "PacketsReceived", "PacketsDropped", NULL);
+                set_statistics(c, &st);
                 break;
         case TCPDUMP_LINE_OTHER:
                 log_capture(LOG_NOTICE, 0, c->interface, "%s: %s", c->interface, line);
@@ -431,8 +584,8 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         c->child_source = sd_event_source_disable_unref(c->child_source);
         c->pid = 0;
         c->started_at = 0;
-        capture_emit_changed(c, "MainPID", "StartedAt", "PacketsCaptured", "PacketsReceived",
-                             "PacketsDropped", NULL);
+        /* The counters keep tcpdump's final figures until the next run. */
+        capture_emit_changed(c, "MainPID", "StartedAt", NULL);
 
         /* The file open at exit is finished like any other (tcpdump -z never
          * ran for it). */
@@ -527,7 +680,7 @@ static int spawn(Capture *c) {
         c->pid = pid;
         c->spawned_monotonic = now_usec(CLOCK_MONOTONIC);
         c->last_stderr_line = mfree_str(c->last_stderr_line);
-        c->statistics = (TcpdumpStatistics) {};
+        set_statistics(c, &(TcpdumpStatistics) {});
         c->stderr_length = 0;
 
         r = sd_event_add_child(c->manager->event, &c->child_source, pid, WEXITED, on_child_exit, c);
@@ -734,10 +887,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
                 c->user_waiting_ready = true;
                 c->failures_in_row = 0;
                 /* A new run: what went wrong before is history (and in the log). */
-                if (c->last_error) {
-                        c->last_error = mfree_str(c->last_error);
-                        capture_emit_changed(c, "LastError", NULL);
-                }
+                capture_clear_last_error(c);
                 if (c->pid > 0) {
                         /* Running or stopping: (re)spawn once it has exited. */
                         c->restart_after_stop = true;
@@ -761,6 +911,9 @@ int capture_transition(Capture *c, CaptureEvent event) {
                         return 0;
                 c->user_waiting_ready = false;
                 c->started_at = now_usec(CLOCK_REALTIME);
+                /* Running again (the interface is back, an automatic restart
+                 * worked): the error that stopped it is history, in the log. */
+                capture_clear_last_error(c);
                 set_state(c, CAPTURE_RUNNING);
                 capture_emit_changed(c, "StartedAt", NULL);
                 c->statistics_requested = 0;

@@ -101,8 +101,12 @@ static void report_low_space(Manager *m, const DiskState *d, bool low) {
                                   c->interface, m->config->capture_directory, d->free, d->min_free + d->headroom);
                         capture_set_last_error(c, "Disk space low: %" PRIu64 " bytes free, %" PRIu64
                                                " needed; nothing left to delete", d->free, d->min_free + d->headroom);
-                } else
+                } else {
                         log_capture(LOG_INFO, 0, c->interface, "%s: disk space is sufficient again.", c->interface);
+                        /* While tcpdump runs, low disk space is the only error it can have. */
+                        if (c->state == CAPTURE_RUNNING)
+                                capture_clear_last_error(c);
+                }
         }
 }
 
