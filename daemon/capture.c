@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -36,6 +37,8 @@
 /* Counters are refreshed when read, and at this low rate otherwise. */
 #define STATISTICS_INTERVAL_USEC (10 * USEC_PER_SEC)
 #define STATISTICS_MIN_GAP_USEC (1 * USEC_PER_SEC)
+/* While waiting for room after a full disk, how often to look again. */
+#define ROOM_RECHECK_USEC (1 * USEC_PER_SEC)
 
 static const char *const state_names[_CAPTURE_STATE_MAX] = {
         [CAPTURE_STARTING] = "starting",
@@ -122,6 +125,7 @@ Capture *capture_free(Capture *c) {
                 upload_error_done(&c->upload_errors[i]);
         free(c->upload_errors);
         free(c->last_hook_error);
+        free(c->written_file);
         free(c->current_file);
         capture_options_done(&c->options);
         capture_options_done(&c->overrides);
@@ -489,6 +493,52 @@ static void set_statistics(Capture *c, const TcpdumpStatistics *st) {
                 capture_emit_changed(c, changed[0], changed[1], changed[2], NULL);
 }
 
+static void begin_stop(Capture *c);
+
+/* tcpdump buffers what it writes (stdio, a block of st_blksize bytes), and
+ * a record takes at least 16 bytes: after more packets than two blocks
+ * hold, a file that has not grown is not written to any more. */
+static uint64_t stall_packets(const struct stat *st) {
+        uint64_t block = st->st_blksize > 0 ? (uint64_t) st->st_blksize : 4096;
+
+        return 2 * block / 16 + 1;
+}
+
+/* A full disk: tcpdump goes on counting and never writes again, even once
+ * there is room (SPEC §9). Seen with each statistics line: the live file
+ * did not grow although more packets were captured than its buffer holds. */
+static void check_writing(Capture *c) {
+        struct stat st;
+        uint64_t unwritten;
+
+        if (c->state != CAPTURE_RUNNING || !c->current_file || stat(c->current_file, &st) < 0)
+                return;
+
+        if (!c->written_file || strcmp(c->written_file, c->current_file) != 0 ||
+            (uint64_t) st.st_size != c->written_size || c->statistics.captured < c->written_at_captured) {
+                if (free_and_strdup(&c->written_file, c->current_file) < 0)
+                        return;
+                c->written_size = (uint64_t) st.st_size;
+                c->written_at_captured = c->statistics.captured;
+                return;
+        }
+
+        unwritten = c->statistics.captured - c->written_at_captured;
+        if (unwritten < stall_packets(&st))
+                return;
+
+        log_capture(LOG_ERR, 0, c->interface,
+                    "%s: tcpdump stopped writing to %s at %" PRIu64 " bytes: %" PRIu64 " packets captured since then "
+                    "were not written (the disk was full). Restarting it on a new file once there is room.",
+                    c->interface, c->current_file, c->written_size, unwritten);
+        capture_set_last_error(c, "tcpdump stopped writing to %s (disk full, %" PRIu64 " packets not written); "
+                               "restarting it on a new file once there is room", c->current_file, unwritten);
+        c->written_file = mfree_str(c->written_file);
+        c->waiting_for_room = true;
+        c->restart_after_stop = true;
+        begin_stop(c);
+}
+
 static void handle_stderr_line(Capture *c, const char *line) {
         TcpdumpStatistics st = c->statistics;
 
@@ -499,6 +549,7 @@ static void handle_stderr_line(Capture *c, const char *line) {
                 break;
         case TCPDUMP_LINE_STATISTICS:
                 set_statistics(c, &st);
+                check_writing(c);
                 break;
         case TCPDUMP_LINE_OTHER:
                 log_capture(LOG_NOTICE, 0, c->interface, "%s: %s", c->interface, line);
@@ -814,6 +865,21 @@ static void enter_stopped(Capture *c) {
 }
 
 static void enter_waiting(Capture *c);
+static void respawn(Capture *c);
+
+/* After a full disk: a new tcpdump (a new file) once the disk guard finds
+ * room for it, deleting old files if it must. */
+static void restart_when_room(Capture *c) {
+        if (disk_guard_check(c->manager)) {
+                log_capture(LOG_NOTICE, 0, c->interface, "%s: the disk has room again, restarting tcpdump.",
+                            c->interface);
+                c->waiting_for_room = false;
+                respawn(c);
+                return;
+        }
+        set_state(c, CAPTURE_RESTARTING);
+        (void) arm_timer(c, ROOM_RECHECK_USEC);
+}
 
 static void enter_starting(Capture *c) {
         int r;
@@ -886,6 +952,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
         case CAPTURE_EVENT_RESTART:
                 c->user_waiting_ready = true;
                 c->failures_in_row = 0;
+                c->waiting_for_room = false;
                 /* A new run: what went wrong before is history (and in the log). */
                 capture_clear_last_error(c);
                 if (c->pid > 0) {
@@ -899,6 +966,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
 
         case CAPTURE_EVENT_STOP:
                 c->restart_after_stop = false;
+                c->waiting_for_room = false;
                 if (c->pid > 0) {
                         if (c->state != CAPTURE_STOPPING)
                                 begin_stop(c);
@@ -928,7 +996,10 @@ int capture_transition(Capture *c, CaptureEvent event) {
                         c->timer_source = sd_event_source_disable_unref(c->timer_source);
                         if (c->restart_after_stop && !c->manager->exiting) {
                                 c->restart_after_stop = false;
-                                enter_starting(c);
+                                if (c->waiting_for_room)
+                                        restart_when_room(c);
+                                else
+                                        enter_starting(c);
                         } else
                                 enter_stopped(c);
                 } else
@@ -956,7 +1027,10 @@ int capture_transition(Capture *c, CaptureEvent event) {
                                 (void) kill(c->pid, SIGKILL);
                         break;
                 case CAPTURE_RESTARTING:
-                        respawn(c);
+                        if (c->waiting_for_room)
+                                restart_when_room(c);
+                        else
+                                respawn(c);
                         break;
                 case CAPTURE_WAITING:
                         if (netif_exists(c->interface)) {

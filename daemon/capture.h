@@ -102,6 +102,12 @@ typedef struct Capture {
         gid_t file_group;         /* CaptureGroup (or the tcpdump user's group) */
         sd_event_source *inotify_source;
         unsigned generation;      /* of tcpdump runs, in the live file names */
+        /* A full disk (SPEC §9): tcpdump counts packets but its live file
+         * stops growing, for good. Where the file last grew: */
+        char *written_file;
+        uint64_t written_size;
+        uint64_t written_at_captured;     /* PacketsCaptured then */
+        bool waiting_for_room;    /* stopped writing: restart once the disk has room */
         uint64_t uploads_dropped; /* pending uploads the disk guard deleted */
         uint32_t announced_uploads_pending;   /* as last announced */
         uint64_t announced_uploads_succeeded, announced_uploads_failed;
