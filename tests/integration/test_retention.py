@@ -100,6 +100,22 @@ class RetentionTest(harness.CapturedTestCase):
                  "the oldest file of the first run to be deleted")
         self.assertLessEqual(len(finished_files(self.capture_dir, "lo")), FILE_COUNT - 1)
 
+    def test_daemon_stop_deletes_no_finished_file(self):
+        start_capture("lo", {"FileSize": ("u", 1), "FileCount": ("u", FILE_COUNT)})
+        self.wait_running("lo")
+        with Traffic(rate=3_000_000):
+            wait_for(lambda: capture_property("lo", "FilesCompleted") >= FILE_COUNT + 1, 30,
+                     "the ring to wrap", interval=0.1)
+        wait_for(lambda: len(finished_files(self.capture_dir, "lo")) == FILE_COUNT - 1, 10,
+                 f"{FILE_COUNT - 1} finished files and the live one")
+        before = finished_files(self.capture_dir, "lo")
+        stop_log = len(self.daemon.log())
+        self.assertEqual(self.daemon.stop(), 0)
+        after = finished_files(self.capture_dir, "lo")
+        self.assertEqual(len(after), FILE_COUNT, f"the daemon's stop left {after}")
+        self.assertEqual(after[:-1], before, "the daemon's stop deleted a finished file")
+        self.assertNotIn("retention", self.daemon.log()[stop_log:])
+
     def make_finished_files(self, count):
         """A first run that leaves count finished files (and none live)."""
         start_capture("lo", {"FileSize": ("u", 1), "FileCount": ("u", count + 10)})
