@@ -201,6 +201,12 @@ static void file_completed(Capture *c, const char *name, uint64_t size, uint64_t
         manager_file_completed(c->manager, c, file_index_find(&c->files, name));
 }
 
+bool capture_file_stopped_growing(uint64_t unwritten_packets, uint64_t block_size) {
+        if (block_size == 0)
+                block_size = 4096;
+        return unwritten_packets > 2 * block_size / PCAP_RECORD_HEADER_SIZE;
+}
+
 bool capture_file_holds_packets(uint64_t size) {
         return size > PCAP_GLOBAL_HEADER_SIZE;
 }

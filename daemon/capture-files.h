@@ -48,6 +48,13 @@ int capture_file_finish(const char *directory, const char *interface, const char
  * the pcap header: files that do not are discarded. */
 bool capture_file_holds_packets(uint64_t size);
 
+/* Whether a live file that did not grow while unwritten_packets more
+ * packets were captured is no longer written to (a full disk, SPEC §9):
+ * tcpdump's stdio buffer is block_size bytes (st_blksize) and a record
+ * takes at least PCAP_RECORD_HEADER_SIZE bytes, so more packets than two
+ * buffers hold must have reached the file. */
+bool capture_file_stopped_growing(uint64_t unwritten_packets, uint64_t block_size);
+
 /* Capture-level file handling. */
 /* <directory>/<name> of a file of the capture (malloc'ed), NULL when out of memory. */
 char *capture_file_path(const Capture *c, const char *name);

@@ -495,15 +495,6 @@ static void set_statistics(Capture *c, const TcpdumpStatistics *st) {
 
 static void begin_stop(Capture *c);
 
-/* tcpdump buffers what it writes (stdio, a block of st_blksize bytes), and
- * a record takes at least 16 bytes: after more packets than two blocks
- * hold, a file that has not grown is not written to any more. */
-static uint64_t stall_packets(const struct stat *st) {
-        uint64_t block = st->st_blksize > 0 ? (uint64_t) st->st_blksize : 4096;
-
-        return 2 * block / 16 + 1;
-}
-
 /* A full disk: tcpdump goes on counting and never writes again, even once
  * there is room (SPEC §9). Seen with each statistics line: the live file
  * did not grow although more packets were captured than its buffer holds. */
@@ -524,7 +515,7 @@ static void check_writing(Capture *c) {
         }
 
         unwritten = c->statistics.captured - c->written_at_captured;
-        if (unwritten < stall_packets(&st))
+        if (!capture_file_stopped_growing(unwritten, st.st_blksize))
                 return;
 
         log_capture(LOG_ERR, 0, c->interface,

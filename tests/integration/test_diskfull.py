@@ -49,11 +49,13 @@ class DiskFullTest(harness.CapturedTestCase):
             capture_property("lo", "PacketsCaptured")
             return "stopped writing" in self.daemon.log()
         wait_for(noticed, 60, "the daemon to notice that tcpdump writes nothing", interval=0.5)
-        errors = [c["LastError"] for c in self.monitor.properties_changed(harness.capture_path("lo"),
-                                                                          harness.CAPTURE_IFACE)
-                  if "LastError" in c]
-        self.assertTrue(any("stopped writing" in e and "disk full" in e for e in errors),
-                        f"LastError did not say that tcpdump stopped writing: {errors}")
+
+        def errors():
+            return [c["LastError"] for c in self.monitor.properties_changed(harness.capture_path("lo"),
+                                                                            harness.CAPTURE_IFACE)
+                    if "LastError" in c]
+        wait_for(lambda: any("stopped writing" in e and "disk full" in e for e in errors()), 10,
+                 "LastError to say that tcpdump stopped writing")
 
     def wait_recovered(self, old_pid):
         """A new tcpdump, whose file grows, and completions going on."""
