@@ -133,13 +133,18 @@ Capture *capture_free(Capture *c) {
         return NULL;
 }
 
+/* names: NULL-terminated; nothing is sent if it is empty. */
+static void emit_changed_strv(Capture *c, const char **names) {
+        if (!c->manager->bus || !names[0])
+                return;
+        (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
+                                                   CAPTURED_CAPTURE_INTERFACE, (char **) names);
+}
+
 void capture_emit_changed(Capture *c, const char *property, ...) {
         const char *names[16];
         size_t n = 0;
         va_list ap;
-
-        if (!c->manager->bus)
-                return;
 
         va_start(ap, property);
         for (const char *p = property; p && n < ELEMENTSOF(names) - 1; p = va_arg(ap, const char *))
@@ -147,8 +152,7 @@ void capture_emit_changed(Capture *c, const char *property, ...) {
         va_end(ap);
         names[n] = NULL;
 
-        (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
-                                                   CAPTURED_CAPTURE_INTERFACE, (char **) names);
+        emit_changed_strv(c, names);
 }
 
 int capture_set_overrides(Capture *c, const CaptureOptions *o, OptionMask mask) {
@@ -194,9 +198,7 @@ static int set_options(Capture *c, const CaptureOptions *o) {
         r = capture_options_copy(&c->options, o);
         if (r < 0)
                 return r;
-        if (n > 0 && c->manager->bus)
-                (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
-                                                           CAPTURED_CAPTURE_INTERFACE, (char **) changed);
+        emit_changed_strv(c, changed);
         return 0;
 }
 
@@ -218,8 +220,7 @@ void capture_emit_upload_counts(Capture *c) {
         c->announced_uploads_pending = pending;
         c->announced_uploads_succeeded = succeeded;
         c->announced_uploads_failed = failed;
-        if (n > 0)
-                capture_emit_changed(c, changed[0], changed[1], changed[2], NULL);
+        emit_changed_strv(c, changed);
 }
 
 int capture_update_options(Capture *c, const CaptureOptions *o) {
@@ -489,8 +490,7 @@ static void set_statistics(Capture *c, const TcpdumpStatistics *st) {
         changed[n] = NULL;
 
         c->statistics = *st;
-        if (n > 0)
-                capture_emit_changed(c, changed[0], changed[1], changed[2], NULL);
+        emit_changed_strv(c, changed);
 }
 
 static void begin_stop(Capture *c);
