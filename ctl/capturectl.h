@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -62,6 +63,11 @@ int verb_list(Context *c, char **ifaces, size_t n_ifaces);
 int verb_files(Context *c, char **ifaces, size_t n_ifaces);
 int verb_watch(Context *c, char **ifaces, size_t n_ifaces);
 int verb_help(Context *c, char **args, size_t n_args);
+
+/* Every capture as a JSON object ("Interface", "State", "Path" and its
+ * properties), sorted by interface: what status, list and watch start
+ * from. Explains a failure on stderr. */
+int collect_captures(sd_bus *bus, json_object **ret);
 
 typedef enum VerbFlags {
         VERB_CAPTURE_OPTIONS = 1 << 0,  /* takes --filter= etc. */

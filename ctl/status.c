@@ -78,7 +78,7 @@ static int compare_interface(const void *a, const void *b) {
 }
 
 /* Every capture (ListCaptures) with its properties, sorted by interface. */
-static int collect_captures(sd_bus *bus, json_object **ret) {
+int collect_captures(sd_bus *bus, json_object **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(json_object_putp) json_object *captures = json_object_new_array();
@@ -232,10 +232,43 @@ static void print_uploads(json_object *o) {
                     target[0] != '\0' ? target : "no target", pending, succeeded, failed);
 }
 
+/* "TEXT (at TIME, N ago)" in red: an error and when it happened. */
+static void print_error(const char *label, const char *text, uint64_t at) {
+        char ts[FORMAT_TIMESTAMP_MAX], rel[FORMAT_TIMESPAN_MAX];
+
+        if (at == 0) {
+                print_field(label, "%s%s%s", colors_enabled() ? ANSI_RED : "", text, ansi_normal());
+                return;
+        }
+        print_field(label, "%s%s%s (at %s, %s)", colors_enabled() ? ANSI_RED : "", text, ansi_normal(),
+                    format_timestamp(ts, sizeof(ts), at),
+                    format_timestamp_relative(rel, sizeof(rel), at, now_usec(CLOCK_REALTIME)));
+}
+
+/* UploadErrors: [[target, timestamp, error], ...]. */
+static void print_upload_errors(json_object *o) {
+        json_object *errors;
+
+        if (!json_object_object_get_ex(o, "UploadErrors", &errors) || !json_object_is_type(errors, json_type_array))
+                return;
+        for (size_t i = 0; i < json_object_array_length(errors); i++) {
+                json_object *e = json_object_array_get_idx(errors, i);
+                _cleanup_(freep) char *text = NULL;
+
+                if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 3)
+                        continue;
+                if (asprintf(&text, "%s: %s", json_object_get_string(json_object_array_get_idx(e, 0)),
+                             json_object_get_string(json_object_array_get_idx(e, 2))) < 0)
+                        continue;
+                print_error("Upload error", text, json_object_get_uint64(json_object_array_get_idx(e, 1)));
+        }
+}
+
 static void print_status(json_object *o) {
         const char *filter = prop_string(o, "Filter");
         const char *current = prop_string(o, "CurrentFile");
         const char *error = prop_string(o, "LastError");
+        const char *hook_error = prop_string(o, "LastHookError");
         uint64_t pid = prop_uint(o, "MainPID");
 
         print_title(o);
@@ -256,8 +289,11 @@ static void print_status(json_object *o) {
         print_field("Files completed", "%" PRIu64, prop_uint(o, "FilesCompleted"));
         print_field("Restarts", "%" PRIu64, prop_uint(o, "Restarts"));
         print_uploads(o);
+        print_upload_errors(o);
+        if (hook_error[0] != '\0')
+                print_error("Hook error", hook_error, prop_uint(o, "LastHookErrorTimestamp"));
         if (error[0] != '\0')
-                print_field("Last error", "%s%s%s", colors_enabled() ? ANSI_RED : "", error, ansi_normal());
+                print_error("Last error", error, prop_uint(o, "LastErrorTimestamp"));
 }
 
 static int print_captures(Context *c, json_object *captures) {
@@ -329,44 +365,42 @@ int verb_status(Context *c, char **ifaces, size_t n_ifaces) {
         return status_exit(captures, missing);
 }
 
+/* KEPT is FilesKept, the finished files on disk, as `status` says "N kept".
+ * The header and the closing count come even when there is no capture. */
 static int list_print_table(Context *c, json_object *captures) {
-        static const char *const headers[] = { "INTERFACE", "STATE", "PID", "FILES", "DISK", "PACKETS" };
+        static const char *const headers[] = { "INTERFACE", "STATE", "PID", "KEPT", "DISK", "PACKETS" };
         _cleanup_(table_freep) Table *t = NULL;
         size_t n = json_object_array_length(captures);
         int r;
 
-        if (n > 0) {
-                r = table_new(&t, headers, ELEMENTSOF(headers));
-                if (r < 0)
+        r = table_new(&t, headers, ELEMENTSOF(headers));
+        if (r < 0)
+                return r;
+        for (size_t column = 2; column < ELEMENTSOF(headers); column++)
+                (void) table_set_align(t, column, TABLE_ALIGN_RIGHT);
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_array_get_idx(captures, i);
+                const char *state = prop_string(o, "State");
+                uint64_t pid = prop_uint(o, "MainPID");
+                char disk[FORMAT_BYTES_MAX];
+
+                if ((r = table_add_cell(t, prop_string(o, "Interface"), NULL)) < 0 ||
+                    (r = table_add_cell(t, state, capture_state_color(state))) < 0 ||
+                    (r = pid > 0 ? table_add_cellf(t, NULL, "%" PRIu64, pid) : table_add_cell(t, "-", NULL)) < 0 ||
+                    (r = table_add_cellf(t, NULL, "%" PRIu64, prop_uint(o, "FilesKept"))) < 0 ||
+                    (r = table_add_cell(t, format_bytes(disk, sizeof(disk), prop_uint(o, "DiskUsage")), NULL)) < 0 ||
+                    (r = table_add_cellf(t, NULL, "%" PRIu64, prop_uint(o, "PacketsCaptured"))) < 0)
                         return r;
-                for (size_t column = 2; column < ELEMENTSOF(headers); column++)
-                        (void) table_set_align(t, column, TABLE_ALIGN_RIGHT);
-
-                for (size_t i = 0; i < n; i++) {
-                        json_object *o = json_object_array_get_idx(captures, i);
-                        const char *state = prop_string(o, "State");
-                        uint64_t pid = prop_uint(o, "MainPID");
-                        char disk[FORMAT_BYTES_MAX];
-
-                        if ((r = table_add_cell(t, prop_string(o, "Interface"), NULL)) < 0 ||
-                            (r = table_add_cell(t, state, capture_state_color(state))) < 0 ||
-                            (r = pid > 0 ? table_add_cellf(t, NULL, "%" PRIu64, pid) : table_add_cell(t, "-", NULL)) < 0 ||
-                            (r = table_add_cellf(t, NULL, "%" PRIu64, prop_uint(o, "FilesCompleted"))) < 0 ||
-                            (r = table_add_cell(t, format_bytes(disk, sizeof(disk), prop_uint(o, "DiskUsage")), NULL)) < 0 ||
-                            (r = table_add_cellf(t, NULL, "%" PRIu64, prop_uint(o, "PacketsCaptured"))) < 0)
-                                return r;
-                }
         }
 
         context_open_pager(c);
-        if (t) {
-                r = table_print(t, stdout, colors_enabled());
-                if (r < 0)
-                        return r;
-        }
+        r = table_print(t, stdout, colors_enabled());
+        if (r < 0)
+                return r;
 
-        if (on_tty() && !c->quiet)
-                printf("%s%zu capture%s listed.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
+        if (!c->quiet)
+                printf("\n%zu capture%s listed.\n", n, n == 1 ? "" : "s");
         return fflush(stdout) == 0 ? 0 : negative_errno();
 }
 

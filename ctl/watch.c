@@ -12,13 +12,65 @@
 #include "output.h"
 
 /* `watch [IFACE...]`: one line (or one JSON object) per FileCompleted,
- * UploadFinished and PropertiesChanged of a capture, until SIGINT/SIGTERM. */
+ * UploadFinished and PropertiesChanged of a capture, until SIGINT/SIGTERM.
+ * A PropertiesChanged shows only the values that differ from the last ones
+ * seen (read when watching begins): nothing at all if none do. */
 
 typedef struct Watch {
         const Context *context;
         char **ifaces;              /* only these, all if n_ifaces is 0 */
         size_t n_ifaces;
+        json_object *known;         /* interface → {property: last value seen} */
 } Watch;
+
+/* The properties of every capture now, as the baseline of what changes. */
+static int watch_learn(Watch *w) {
+        _cleanup_(json_object_putp) json_object *captures = NULL;
+        int r;
+
+        r = collect_captures(w->context->bus, &captures);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < json_object_array_length(captures); i++) {
+                json_object *o = json_object_array_get_idx(captures, i), *iface;
+
+                if (!json_object_object_get_ex(o, "Interface", &iface))
+                        continue;
+                r = json_add(w->known, json_object_get_string(iface), json_object_get(o));
+                if (r < 0)
+                        return log_error_errno(r, "out of memory");
+        }
+        return 0;
+}
+
+/* Drops from changed the values that are the same as the last ones seen of
+ * iface, and remembers the others. */
+static int watch_drop_unchanged(Watch *w, const char *iface, json_object *changed) {
+        json_object *known;
+        char *same[64];
+        size_t n = 0;
+
+        if (!json_object_object_get_ex(w->known, iface, &known)) {
+                known = json_object_new_object();
+                if (!known || json_add(w->known, iface, known) < 0)
+                        return -ENOMEM;
+        }
+
+        json_object_object_foreach(changed, key, value) {
+                json_object *was;
+
+                if (json_object_object_get_ex(known, key, &was) && json_object_equal(was, value)) {
+                        if (n < ELEMENTSOF(same))
+                                same[n++] = key;
+                        continue;
+                }
+                if (json_add(known, key, json_object_get(value)) < 0)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                json_object_object_del(changed, same[i]);
+        return 0;
+}
 
 static bool watch_wants(const Watch *w, const char *iface) {
         if (w->n_ifaces == 0)
@@ -148,7 +200,7 @@ static void print_property(const char *key, json_object *value) {
 }
 
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        const Watch *w = userdata;
+        Watch *w = userdata;
         _cleanup_(json_object_putp) json_object *changed = NULL, *invalidated = NULL;
         _cleanup_(freep) char *iface = NULL;
         uint64_t now = now_usec(CLOCK_REALTIME);
@@ -172,6 +224,12 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 r = bus_message_read_json(m, &invalidated);
         if (r < 0)
                 return on_bad_message(m, r);
+
+        r = watch_drop_unchanged(w, iface, changed);
+        if (r < 0)
+                return event_print(NULL, r);
+        if (json_object_object_length(changed) == 0 && json_object_array_length(invalidated) == 0)
+                return 0;
 
         if (w->context->json) {
                 _cleanup_(json_object_putp) json_object *o = NULL;
@@ -227,9 +285,13 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 int verb_watch(Context *c, char **ifaces, size_t n_ifaces) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        Watch w = { .context = c, .ifaces = ifaces, .n_ifaces = n_ifaces };
+        _cleanup_(json_object_putp) json_object *known = json_object_new_object();
+        Watch w = { .context = c, .ifaces = ifaces, .n_ifaces = n_ifaces, .known = known };
         sigset_t mask;
         int r;
+
+        if (!known)
+                return log_error_errno(-ENOMEM, "out of memory");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
@@ -248,6 +310,10 @@ int verb_watch(Context *c, char **ifaces, size_t n_ifaces) {
         r = add_matches(c->bus, &w);
         if (r < 0)
                 return log_error_errno(r, "failed to subscribe to the signals of captured: %s", strerror(-r));
+        /* After subscribing, so that no change after the baseline is missed. */
+        r = watch_learn(&w);
+        if (r < 0)
+                return r;
 
         r = sd_bus_attach_event(c->bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)

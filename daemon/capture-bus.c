@@ -107,6 +107,25 @@ static int property_get_disk_usage(sd_bus *bus, const char *path, const char *in
         return sd_bus_message_append(reply, "t", file_index_total_size(&c->files) + capture_files_live_size(c));
 }
 
+static int property_get_upload_errors(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
+        Capture *c = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sts)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_upload_errors; i++) {
+                const UploadError *e = &c->upload_errors[i];
+
+                r = sd_bus_message_append(reply, "(sts)", e->target, e->at, e->error);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
 static int method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Capture *c = userdata;
         return manager_method_stop(message, c->manager, c->interface, error);
@@ -177,6 +196,10 @@ static const sd_bus_vtable capture_vtable[] = {
         SD_BUS_PROPERTY("PacketsDropped", "t", property_get_counter, 0, CHANGE),
         SD_BUS_PROPERTY("Restarts", "u", NULL, offsetof(Capture, restarts), CHANGE),
         SD_BUS_PROPERTY("LastError", "s", property_get_string, offsetof(Capture, last_error), CHANGE),
+        SD_BUS_PROPERTY("LastErrorTimestamp", "t", NULL, offsetof(Capture, last_error_at), CHANGE),
+        SD_BUS_PROPERTY("UploadErrors", "a(sts)", property_get_upload_errors, 0, CHANGE),
+        SD_BUS_PROPERTY("LastHookError", "s", property_get_string, offsetof(Capture, last_hook_error), CHANGE),
+        SD_BUS_PROPERTY("LastHookErrorTimestamp", "t", NULL, offsetof(Capture, last_hook_error_at), CHANGE),
         SD_BUS_PROPERTY("UploadsPending", "u", property_get_uploads, 0, CHANGE),
         SD_BUS_PROPERTY("UploadsSucceeded", "t", property_get_uploads, 0, CHANGE),
         SD_BUS_PROPERTY("UploadsFailed", "t", property_get_uploads, 0, CHANGE),

@@ -197,7 +197,36 @@ static void file_completed(Capture *c, const char *name, uint64_t size, uint64_t
                 return;
         }
         c->files_completed++;
+        capture_emit_changed(c, "FilesKept", NULL);
         manager_file_completed(c->manager, c, file_index_find(&c->files, name));
+}
+
+bool capture_file_stopped_growing(uint64_t unwritten_packets, uint64_t block_size) {
+        if (block_size == 0)
+                block_size = 4096;
+        return unwritten_packets > 2 * block_size / PCAP_RECORD_HEADER_SIZE;
+}
+
+bool capture_file_holds_packets(uint64_t size) {
+        return size > PCAP_GLOBAL_HEADER_SIZE;
+}
+
+/* A run that saw no packet (an idle interface stopped or restarted) leaves
+ * a header and nothing else: not a capture, so it takes no FileCount slot,
+ * is not uploaded and nobody is told of it. */
+static void discard_empty(Capture *c, const char *name) {
+        _cleanup_(freep) char *path = capture_file_path(c, name);
+
+        if (!path) {
+                log_oom();
+                return;
+        }
+        if (unlink(path) < 0 && errno != ENOENT) {
+                log_capture(LOG_ERR, errno, c->interface, "%s: cannot remove %s, which holds no packet: %m",
+                            c->interface, path);
+                return;
+        }
+        log_capture(LOG_INFO, 0, c->interface, "%s: discarded %s: it holds no packet.", c->interface, path);
 }
 
 static void finish_one(Capture *c, const char *live_name) {
@@ -222,6 +251,11 @@ static void finish_one(Capture *c, const char *live_name) {
         if (c->current_file && strcmp(strrchr(c->current_file, '/') + 1, live_name) == 0) {
                 c->current_file = mfree_str(c->current_file);
                 capture_emit_changed(c, "CurrentFile", NULL);
+        }
+
+        if (!capture_file_holds_packets(size)) {
+                discard_empty(c, name);
+                return;
         }
 
         log_capture(LOG_DEBUG, 0, c->interface, "%s: finished %s (%llu bytes).", c->interface, name,
@@ -397,12 +431,20 @@ int capture_files_delete(Capture *c, size_t i, const char *reason) {
         log_capture(LOG_INFO, 0, c->interface, "%s: deleted %s (%s).", c->interface, c->files.files[i].name, reason);
         manager_file_deleted(c->manager, c, path);
         file_index_remove(&c->files, i);
+        capture_emit_changed(c, "FilesKept", NULL);
         return 0;
 }
 
+size_t retention_files_to_keep(unsigned file_count, bool live) {
+        if (live && file_count > 0)
+                return file_count - 1;
+        return file_count;
+}
+
 void capture_files_enforce_retention(Capture *c) {
-        /* FileCount counts the live file too. */
-        size_t keep = c->options.file_count > 0 ? c->options.file_count - 1 : 0;
+        /* FileCount counts the live file too, but only while tcpdump runs:
+         * the file a stop finishes takes the slot it held. */
+        size_t keep = retention_files_to_keep(c->options.file_count, capture_writes_live_file(c));
         size_t i = 0;
 
         while (c->files.n > keep && i < c->files.n) {

@@ -44,6 +44,17 @@ bool capture_file_name_is_live(const char *name, const char *interface);
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
                         char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at);
 
+/* Whether a finished (repaired) file of that size holds a packet, not just
+ * the pcap header: files that do not are discarded. */
+bool capture_file_holds_packets(uint64_t size);
+
+/* Whether a live file that did not grow while unwritten_packets more
+ * packets were captured is no longer written to (a full disk, SPEC §9):
+ * tcpdump's stdio buffer is block_size bytes (st_blksize) and a record
+ * takes at least PCAP_RECORD_HEADER_SIZE bytes, so more packets than two
+ * buffers hold must have reached the file. */
+bool capture_file_stopped_growing(uint64_t unwritten_packets, uint64_t block_size);
+
 /* Capture-level file handling. */
 /* <directory>/<name> of a file of the capture (malloc'ed), NULL when out of memory. */
 char *capture_file_path(const Capture *c, const char *name);
@@ -56,6 +67,11 @@ void capture_files_close(Capture *c);
  * does not run (after it exited, crash leftovers), the ones whose close we
  * missed when inotify overflowed. */
 void capture_files_finish_closed(Capture *c);
+/* How many finished files retention keeps: FileCount, less the slot of the
+ * live file while there is one (a stopped capture has none). */
+size_t retention_files_to_keep(unsigned file_count, bool live);
+/* Deletes the oldest finished files beyond that (not those whose hooks or
+ * upload are still to come). */
 void capture_files_enforce_retention(Capture *c);
 /* Deletes the i-th finished file (retention, disk guard). */
 int capture_files_delete(Capture *c, size_t i, const char *reason);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -36,6 +37,8 @@
 /* Counters are refreshed when read, and at this low rate otherwise. */
 #define STATISTICS_INTERVAL_USEC (10 * USEC_PER_SEC)
 #define STATISTICS_MIN_GAP_USEC (1 * USEC_PER_SEC)
+/* While waiting for room after a full disk, how often to look again. */
+#define ROOM_RECHECK_USEC (1 * USEC_PER_SEC)
 
 static const char *const state_names[_CAPTURE_STATE_MAX] = {
         [CAPTURE_STARTING] = "starting",
@@ -54,6 +57,11 @@ const char *capture_state_to_string(CaptureState s) {
 bool capture_is_active(const Capture *c) {
         return c->state == CAPTURE_STARTING || c->state == CAPTURE_RUNNING ||
                 c->state == CAPTURE_WAITING || c->state == CAPTURE_RESTARTING;
+}
+
+bool capture_writes_live_file(const Capture *c) {
+        /* After SIGTERM tcpdump opens no new file: the one it closes is its last. */
+        return c->pid > 0 && !(c->state == CAPTURE_STOPPING && c->term_sent);
 }
 
 int capture_new(Capture **ret, Manager *m, const char *interface) {
@@ -87,6 +95,11 @@ int capture_new(Capture **ret, Manager *m, const char *interface) {
 
 static void reply_all(Capture *c, const sd_bus_error *error, bool only_settled);
 
+static void upload_error_done(UploadError *e) {
+        free(e->target);
+        free(e->error);
+}
+
 Capture *capture_free(Capture *c) {
         if (!c)
                 return NULL;
@@ -108,6 +121,11 @@ Capture *capture_free(Capture *c) {
         free(c->directory);
         free(c->last_stderr_line);
         free(c->last_error);
+        for (size_t i = 0; i < c->n_upload_errors; i++)
+                upload_error_done(&c->upload_errors[i]);
+        free(c->upload_errors);
+        free(c->last_hook_error);
+        free(c->written_file);
         free(c->current_file);
         capture_options_done(&c->options);
         capture_options_done(&c->overrides);
@@ -115,13 +133,18 @@ Capture *capture_free(Capture *c) {
         return NULL;
 }
 
+/* names: NULL-terminated; nothing is sent if it is empty. */
+static void emit_changed_strv(Capture *c, const char **names) {
+        if (!c->manager->bus || !names[0])
+                return;
+        (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
+                                                   CAPTURED_CAPTURE_INTERFACE, (char **) names);
+}
+
 void capture_emit_changed(Capture *c, const char *property, ...) {
         const char *names[16];
         size_t n = 0;
         va_list ap;
-
-        if (!c->manager->bus)
-                return;
 
         va_start(ap, property);
         for (const char *p = property; p && n < ELEMENTSOF(names) - 1; p = va_arg(ap, const char *))
@@ -129,8 +152,7 @@ void capture_emit_changed(Capture *c, const char *property, ...) {
         va_end(ap);
         names[n] = NULL;
 
-        (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
-                                                   CAPTURED_CAPTURE_INTERFACE, (char **) names);
+        emit_changed_strv(c, names);
 }
 
 int capture_set_overrides(Capture *c, const CaptureOptions *o, OptionMask mask) {
@@ -148,9 +170,57 @@ void capture_set_enabled(Capture *c, bool enabled) {
         capture_emit_changed(c, "Enabled", NULL);
 }
 
-static void emit_options_changed(Capture *c) {
-        capture_emit_changed(c, "Filter", "FileSize", "FileCount", "SnapLength", "BufferSize",
-                             "Promiscuous", "RotateSeconds", "Upload", NULL);
+/* Takes new options, announcing those that differ. */
+static int set_options(Capture *c, const CaptureOptions *o) {
+        const CaptureOptions *was = &c->options;
+        const char *changed[9];
+        size_t n = 0;
+        int r;
+
+        if (strcmp(strempty(was->filter), strempty(o->filter)) != 0)
+                changed[n++] = "Filter";
+        if (was->file_size != o->file_size)
+                changed[n++] = "FileSize";
+        if (was->file_count != o->file_count)
+                changed[n++] = "FileCount";
+        if (was->snap_length != o->snap_length)
+                changed[n++] = "SnapLength";
+        if (was->buffer_size != o->buffer_size)
+                changed[n++] = "BufferSize";
+        if (was->promiscuous != o->promiscuous)
+                changed[n++] = "Promiscuous";
+        if (was->rotate_seconds != o->rotate_seconds)
+                changed[n++] = "RotateSeconds";
+        if (strcmp(strempty(was->upload), strempty(o->upload)) != 0)
+                changed[n++] = "Upload";
+        changed[n] = NULL;
+
+        r = capture_options_copy(&c->options, o);
+        if (r < 0)
+                return r;
+        emit_changed_strv(c, changed);
+        return 0;
+}
+
+void capture_emit_upload_counts(Capture *c) {
+        uint64_t succeeded = 0, failed = 0;
+        uint32_t pending = 0;
+        const char *changed[4];
+        size_t n = 0;
+
+        upload_queue_get_counts(c->manager->uploads, c->interface, &pending, &succeeded, &failed);
+        if (pending != c->announced_uploads_pending)
+                changed[n++] = "UploadsPending";
+        if (succeeded != c->announced_uploads_succeeded)
+                changed[n++] = "UploadsSucceeded";
+        if (failed != c->announced_uploads_failed)
+                changed[n++] = "UploadsFailed";
+        changed[n] = NULL;
+
+        c->announced_uploads_pending = pending;
+        c->announced_uploads_succeeded = succeeded;
+        c->announced_uploads_failed = failed;
+        emit_changed_strv(c, changed);
 }
 
 int capture_update_options(Capture *c, const CaptureOptions *o) {
@@ -159,30 +229,24 @@ int capture_update_options(Capture *c, const CaptureOptions *o) {
         if (capture_options_equal(&c->options, o))
                 return 0;
 
-        r = capture_options_copy(&c->options, o);
+        r = set_options(c, o);
         if (r < 0)
                 return r;
-        emit_options_changed(c);
 
         if (capture_is_active(c)) {
                 log_capture(LOG_INFO, 0, c->interface, "%s: options changed, restarting tcpdump.", c->interface);
                 (void) capture_transition(c, CAPTURE_EVENT_RESTART);
-        }
+        } else
+                /* A lower FileCount applies now; a restart applies it as it starts. */
+                capture_files_enforce_retention(c);
         return 1;
 }
 
 int capture_set_options(Capture *c, const CaptureOptions *o) {
-        int r;
-
         if (capture_is_active(c))
                 return -EBUSY;
 
-        r = capture_options_copy(&c->options, o);
-        if (r < 0)
-                return r;
-
-        emit_options_changed(c);
-        return 0;
+        return set_options(c, o);
 }
 
 
@@ -197,9 +261,85 @@ int capture_set_last_error(Capture *c, const char *format, ...) {
         if (!text)
                 return -ENOMEM;
 
+        c->last_error_at = now_usec(CLOCK_REALTIME);
+        if (c->last_error && strcmp(c->last_error, text) == 0) {
+                /* The same error again: only when it happened changed. */
+                free(text);
+                capture_emit_changed(c, "LastErrorTimestamp", NULL);
+                return 0;
+        }
         free(c->last_error);
         c->last_error = text;
-        capture_emit_changed(c, "LastError", NULL);
+        capture_emit_changed(c, "LastError", "LastErrorTimestamp", NULL);
+        return 0;
+}
+
+void capture_clear_last_error(Capture *c) {
+        if (!c->last_error)
+                return;
+        c->last_error = mfree_str(c->last_error);
+        c->last_error_at = 0;
+        capture_emit_changed(c, "LastError", "LastErrorTimestamp", NULL);
+}
+
+int capture_note_upload_result(Capture *c, const char *target, bool success, const char *detail) {
+        UploadError *e = NULL, *grown;
+        char *error;
+
+        for (size_t i = 0; i < c->n_upload_errors && !e; i++)
+                if (strcmp(c->upload_errors[i].target, target) == 0)
+                        e = &c->upload_errors[i];
+
+        if (success) {
+                if (!e)
+                        return 0;
+                upload_error_done(e);
+                *e = c->upload_errors[--c->n_upload_errors];
+                capture_emit_changed(c, "UploadErrors", NULL);
+                return 0;
+        }
+
+        error = strdup(isempty(detail) ? "upload failed" : detail);
+        if (!error)
+                return -ENOMEM;
+        if (!e) {
+                char *name = strdup(target);
+
+                grown = name ? realloc(c->upload_errors, (c->n_upload_errors + 1) * sizeof(UploadError)) : NULL;
+                if (!grown) {
+                        free(name);
+                        free(error);
+                        return -ENOMEM;
+                }
+                c->upload_errors = grown;
+                e = &c->upload_errors[c->n_upload_errors++];
+                *e = (UploadError) { .target = name };
+        }
+        free(e->error);
+        e->error = error;
+        e->at = now_usec(CLOCK_REALTIME);
+        capture_emit_changed(c, "UploadErrors", NULL);
+        return 0;
+}
+
+int capture_note_hook_result(Capture *c, const char *error) {
+        if (!error) {
+                if (!c->last_hook_error)
+                        return 0;
+                c->last_hook_error = mfree_str(c->last_hook_error);
+                c->last_hook_error_at = 0;
+        } else if (c->last_hook_error && strcmp(c->last_hook_error, error) == 0) {
+                c->last_hook_error_at = now_usec(CLOCK_REALTIME);
+                capture_emit_changed(c, "LastHookErrorTimestamp", NULL);
+                return 0;
+        } else {
+                int r = free_and_strdup(&c->last_hook_error, error);
+
+                if (r < 0)
+                        return r;
+                c->last_hook_error_at = now_usec(CLOCK_REALTIME);
+        }
+        capture_emit_changed(c, "LastHookError", "LastHookErrorTimestamp", NULL);
         return 0;
 }
 
@@ -331,14 +471,76 @@ static int prepare_directory(Capture *c) {
 
 /* ---- tcpdump process ---------------------------------------------------------------- */
 
+static uint64_t packets_dropped(const TcpdumpStatistics *st) {
+        return st->dropped_kernel + st->dropped_interface;
+}
+
+/* Takes new counters, announcing only those that changed: a statistics
+ * line comes whenever a counter is read, mostly with the same figures. */
+static void set_statistics(Capture *c, const TcpdumpStatistics *st) {
+        const char *changed[4];
+        size_t n = 0;
+
+        if (st->captured != c->statistics.captured)
+                changed[n++] = "PacketsCaptured";
+        if (st->received != c->statistics.received)
+                changed[n++] = "PacketsReceived";
+        if (packets_dropped(st) != packets_dropped(&c->statistics))
+                changed[n++] = "PacketsDropped";
+        changed[n] = NULL;
+
+        c->statistics = *st;
+        emit_changed_strv(c, changed);
+}
+
+static void begin_stop(Capture *c);
+
+/* A full disk: tcpdump goes on counting and never writes again, even once
+ * there is room (SPEC §9). Seen with each statistics line: the live file
+ * did not grow although more packets were captured than its buffer holds. */
+static void check_writing(Capture *c) {
+        struct stat st;
+        uint64_t unwritten;
+
+        if (c->state != CAPTURE_RUNNING || !c->current_file || stat(c->current_file, &st) < 0)
+                return;
+
+        if (!c->written_file || strcmp(c->written_file, c->current_file) != 0 ||
+            (uint64_t) st.st_size != c->written_size || c->statistics.captured < c->written_at_captured) {
+                if (free_and_strdup(&c->written_file, c->current_file) < 0)
+                        return;
+                c->written_size = (uint64_t) st.st_size;
+                c->written_at_captured = c->statistics.captured;
+                return;
+        }
+
+        unwritten = c->statistics.captured - c->written_at_captured;
+        if (!capture_file_stopped_growing(unwritten, st.st_blksize))
+                return;
+
+        log_capture(LOG_ERR, 0, c->interface,
+                    "%s: tcpdump stopped writing to %s at %" PRIu64 " bytes: %" PRIu64 " packets captured since then "
+                    "were not written (the disk was full). Restarting it on a new file once there is room.",
+                    c->interface, c->current_file, c->written_size, unwritten);
+        capture_set_last_error(c, "tcpdump stopped writing to %s (disk full, %" PRIu64 " packets not written); "
+                               "restarting it on a new file once there is room", c->current_file, unwritten);
+        c->written_file = mfree_str(c->written_file);
+        c->waiting_for_room = true;
+        c->restart_after_stop = true;
+        begin_stop(c);
+}
+
 static void handle_stderr_line(Capture *c, const char *line) {
-        switch (tcpdump_parse_line(line, &c->statistics)) {
+        TcpdumpStatistics st = c->statistics;
+
+        switch (tcpdump_parse_line(line, &st)) {
         case TCPDUMP_LINE_LISTENING:
                 log_capture(LOG_INFO, 0, c->interface, "%s: %s", c->interface, line);
                 (void) capture_transition(c, CAPTURE_EVENT_READY);
                 break;
         case TCPDUMP_LINE_STATISTICS:
-                capture_emit_changed(c, "PacketsCaptured", "PacketsReceived", "PacketsDropped", NULL);
+                set_statistics(c, &st);
+                check_writing(c);
                 break;
         case TCPDUMP_LINE_OTHER:
                 log_capture(LOG_NOTICE, 0, c->interface, "%s: %s", c->interface, line);
@@ -424,8 +626,8 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         c->child_source = sd_event_source_disable_unref(c->child_source);
         c->pid = 0;
         c->started_at = 0;
-        capture_emit_changed(c, "MainPID", "StartedAt", "PacketsCaptured", "PacketsReceived",
-                             "PacketsDropped", NULL);
+        /* The counters keep tcpdump's final figures until the next run. */
+        capture_emit_changed(c, "MainPID", "StartedAt", NULL);
 
         /* The file open at exit is finished like any other (tcpdump -z never
          * ran for it). */
@@ -496,6 +698,9 @@ static int spawn(Capture *c) {
          * run writes names of its own, so a late event for an old file can
          * never touch the new one. */
         capture_files_finish_closed(c);
+        /* Files of earlier runs count against FileCount from the start, not
+         * only from the first rotation (the live file's slot is taken then). */
+        capture_files_enforce_retention(c);
         c->generation++;
 
         r = build_output_prefix(c, &prefix);
@@ -517,7 +722,7 @@ static int spawn(Capture *c) {
         c->pid = pid;
         c->spawned_monotonic = now_usec(CLOCK_MONOTONIC);
         c->last_stderr_line = mfree_str(c->last_stderr_line);
-        c->statistics = (TcpdumpStatistics) {};
+        set_statistics(c, &(TcpdumpStatistics) {});
         c->stderr_length = 0;
 
         r = sd_event_add_child(c->manager->event, &c->child_source, pid, WEXITED, on_child_exit, c);
@@ -651,6 +856,21 @@ static void enter_stopped(Capture *c) {
 }
 
 static void enter_waiting(Capture *c);
+static void respawn(Capture *c);
+
+/* After a full disk: a new tcpdump (a new file) once the disk guard finds
+ * room for it, deleting old files if it must. */
+static void restart_when_room(Capture *c) {
+        if (disk_guard_check(c->manager)) {
+                log_capture(LOG_NOTICE, 0, c->interface, "%s: the disk has room again, restarting tcpdump.",
+                            c->interface);
+                c->waiting_for_room = false;
+                respawn(c);
+                return;
+        }
+        set_state(c, CAPTURE_RESTARTING);
+        (void) arm_timer(c, ROOM_RECHECK_USEC);
+}
 
 static void enter_starting(Capture *c) {
         int r;
@@ -723,11 +943,9 @@ int capture_transition(Capture *c, CaptureEvent event) {
         case CAPTURE_EVENT_RESTART:
                 c->user_waiting_ready = true;
                 c->failures_in_row = 0;
+                c->waiting_for_room = false;
                 /* A new run: what went wrong before is history (and in the log). */
-                if (c->last_error) {
-                        c->last_error = mfree_str(c->last_error);
-                        capture_emit_changed(c, "LastError", NULL);
-                }
+                capture_clear_last_error(c);
                 if (c->pid > 0) {
                         /* Running or stopping: (re)spawn once it has exited. */
                         c->restart_after_stop = true;
@@ -739,6 +957,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
 
         case CAPTURE_EVENT_STOP:
                 c->restart_after_stop = false;
+                c->waiting_for_room = false;
                 if (c->pid > 0) {
                         if (c->state != CAPTURE_STOPPING)
                                 begin_stop(c);
@@ -751,6 +970,9 @@ int capture_transition(Capture *c, CaptureEvent event) {
                         return 0;
                 c->user_waiting_ready = false;
                 c->started_at = now_usec(CLOCK_REALTIME);
+                /* Running again (the interface is back, an automatic restart
+                 * worked): the error that stopped it is history, in the log. */
+                capture_clear_last_error(c);
                 set_state(c, CAPTURE_RUNNING);
                 capture_emit_changed(c, "StartedAt", NULL);
                 c->statistics_requested = 0;
@@ -765,7 +987,10 @@ int capture_transition(Capture *c, CaptureEvent event) {
                         c->timer_source = sd_event_source_disable_unref(c->timer_source);
                         if (c->restart_after_stop && !c->manager->exiting) {
                                 c->restart_after_stop = false;
-                                enter_starting(c);
+                                if (c->waiting_for_room)
+                                        restart_when_room(c);
+                                else
+                                        enter_starting(c);
                         } else
                                 enter_stopped(c);
                 } else
@@ -793,7 +1018,10 @@ int capture_transition(Capture *c, CaptureEvent event) {
                                 (void) kill(c->pid, SIGKILL);
                         break;
                 case CAPTURE_RESTARTING:
-                        respawn(c);
+                        if (c->waiting_for_room)
+                                restart_when_room(c);
+                        else
+                                respawn(c);
                         break;
                 case CAPTURE_WAITING:
                         if (netif_exists(c->interface)) {

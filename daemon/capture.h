@@ -51,6 +51,13 @@ typedef struct PendingReply {
         CaptureState until;       /* reply when this state is reached */
 } PendingReply;
 
+/* The last failed upload to one target, until an upload to it succeeds. */
+typedef struct UploadError {
+        char *target;
+        uint64_t at;              /* CLOCK_REALTIME µs */
+        char *error;
+} UploadError;
+
 typedef struct Capture {
         Manager *manager;
         struct Capture *next;
@@ -82,6 +89,11 @@ typedef struct Capture {
 
         unsigned restarts;
         char *last_error;
+        uint64_t last_error_at;   /* CLOCK_REALTIME µs, 0 if no error */
+        UploadError *upload_errors;
+        size_t n_upload_errors;
+        char *last_hook_error;    /* until hooks succeed on a later file */
+        uint64_t last_hook_error_at;
         TcpdumpStatistics statistics;
         sd_event_source *statistics_timer;
         uint64_t statistics_requested;    /* CLOCK_MONOTONIC µs of the last SIGUSR1 */
@@ -91,7 +103,15 @@ typedef struct Capture {
         gid_t file_group;         /* CaptureGroup (or the tcpdump user's group) */
         sd_event_source *inotify_source;
         unsigned generation;      /* of tcpdump runs, in the live file names */
+        /* A full disk (SPEC §9): tcpdump counts packets but its live file
+         * stops growing, for good. Where the file last grew: */
+        char *written_file;
+        uint64_t written_size;
+        uint64_t written_at_captured;     /* PacketsCaptured then */
+        bool waiting_for_room;    /* stopped writing: restart once the disk has room */
         uint64_t uploads_dropped; /* pending uploads the disk guard deleted */
+        uint32_t announced_uploads_pending;   /* as last announced */
+        uint64_t announced_uploads_succeeded, announced_uploads_failed;
         bool disk_low_reported;
 
         PendingReply *replies;
@@ -108,6 +128,10 @@ int capture_transition(Capture *c, CaptureEvent event);
 
 /* Whether tcpdump runs or is meant to (starting, running, waiting, restarting). */
 bool capture_is_active(const Capture *c);
+
+/* Whether tcpdump has, or is about to open, a live file (it runs and was
+ * not told to stop yet). */
+bool capture_writes_live_file(const Capture *c);
 
 /* Replaces the options; only while not active. */
 int capture_set_options(Capture *c, const CaptureOptions *o);
@@ -129,8 +153,20 @@ int capture_add_pending_reply(Capture *c, sd_bus_message *message, ReplyKind kin
 /* Announces changed properties with PropertiesChanged. NULL-terminated. */
 void capture_emit_changed(Capture *c, const char *property, ...);
 
-/* Sets LastError (and announces it). */
+/* Announces those of UploadsPending, UploadsSucceeded and UploadsFailed
+ * that changed since they were last announced. */
+void capture_emit_upload_counts(Capture *c);
+
+/* Sets LastError and LastErrorTimestamp (and announces them). */
 int capture_set_last_error(Capture *c, const char *format, ...) _printf_(2, 3);
+/* The capture recovered (tcpdump runs again, disk space is back): LastError is history. */
+void capture_clear_last_error(Capture *c);
+
+/* An upload attempt of one of its files ended: a failure becomes the
+ * target's entry in UploadErrors, a success removes it. */
+int capture_note_upload_result(Capture *c, const char *target, bool success, const char *detail);
+/* A file's ExecPostRotate hooks ran: error NULL if all succeeded. */
+int capture_note_hook_result(Capture *c, const char *error);
 
 /* Asks tcpdump for fresh counters (SIGUSR1; SPEC §9): the answer arrives on
  * its stderr and is announced with PropertiesChanged. At most once a

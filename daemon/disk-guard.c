@@ -101,18 +101,23 @@ static void report_low_space(Manager *m, const DiskState *d, bool low) {
                                   c->interface, m->config->capture_directory, d->free, d->min_free + d->headroom);
                         capture_set_last_error(c, "Disk space low: %" PRIu64 " bytes free, %" PRIu64
                                                " needed; nothing left to delete", d->free, d->min_free + d->headroom);
-                } else
+                } else {
                         log_capture(LOG_INFO, 0, c->interface, "%s: disk space is sufficient again.", c->interface);
+                        /* While tcpdump runs, low disk space is the only error it can have. */
+                        if (c->state == CAPTURE_RUNNING)
+                                capture_clear_last_error(c);
+                }
         }
 }
 
-void disk_guard_check(Manager *m) {
+bool disk_guard_check(Manager *m) {
         struct statvfs sv;
         uint64_t fs_size;
         DiskState d = {};
+        bool low, deleted = false;
 
         if (statvfs(m->config->capture_directory, &sv) < 0)
-                return;
+                return true;   /* nothing known: nothing to hold back */
 
         fs_size = (uint64_t) sv.f_blocks * sv.f_frsize;
         d.free = (uint64_t) sv.f_bavail * sv.f_frsize;
@@ -124,7 +129,8 @@ void disk_guard_check(Manager *m) {
                 uint64_t limit = (uint64_t) c->options.file_size * 1000000ULL;
 
                 d.usage += file_index_total_size(&c->files) + live;
-                if (c->pid > 0 && live < limit)
+                /* A capture restarting after a full disk needs room for its new file. */
+                if ((c->pid > 0 || c->waiting_for_room) && live < limit)
                         d.headroom += limit - live;
         }
 
@@ -153,9 +159,17 @@ void disk_guard_check(Manager *m) {
                         break;
                 d.free += size;
                 d.usage = d.usage > size ? d.usage - size : 0;
+                deleted = true;
         }
 
-        report_low_space(m, &d, over_limits(&d));
+        low = over_limits(&d);
+        report_low_space(m, &d, low);
+        /* Short of space, tcpdump may have hit a full disk: fresh counters
+         * show whether its file still grows (capture.c). */
+        if (low || deleted)
+                for (Capture *c = m->captures; c; c = c->next)
+                        capture_request_statistics(c);
+        return !low;
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {

@@ -21,7 +21,9 @@ uint64_t space_limit_resolve(const SpaceLimit *l, uint64_t filesystem_size);
  * it cannot. Ahead of the disk: it reserves room for every live file to
  * reach FileSize, since tcpdump writes nothing on a full disk and never
  * says so (SPEC §9). */
-void disk_guard_check(Manager *m);
+/* Returns whether the limits hold afterwards (room for every live file,
+ * and for the file of a capture that waits for room to restart). */
+bool disk_guard_check(Manager *m);
 
 /* Arms the periodic check while any capture is active. */
 void disk_guard_schedule(Manager *m);

@@ -99,7 +99,7 @@ int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         return 0;
 }
 
-static void on_post_rotate_done(void *userdata, const char *interface, const char *path) {
+static void on_post_rotate_done(void *userdata, const char *interface, const char *path, const char *failure) {
         Manager *m = userdata;
         Capture *c = manager_find_capture(m, interface);
         CaptureFile *f;
@@ -108,6 +108,8 @@ static void on_post_rotate_done(void *userdata, const char *interface, const cha
                 manager_capture_settled(m);
                 return;
         }
+        if (capture_note_hook_result(c, failure) < 0)
+                log_oom();
         f = file_index_find(&c->files, strrchr(path, '/') + 1);
         if (f && f->busy > 0)
                 f->busy--;
@@ -136,7 +138,7 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
                         log_capture(LOG_ERR, r, c->interface, "%s: cannot queue %s for upload to %s: %m",
                                     c->interface, path,
                                         c->options.upload);
-                capture_emit_changed(c, "UploadsPending", NULL);
+                capture_emit_upload_counts(c);
         }
 
         if (m->config->post_rotate) {
@@ -154,7 +156,7 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
 
 void manager_file_deleted(Manager *m, Capture *c, const char *path) {
         if (upload_queue_forget(m->uploads, path))
-                capture_emit_changed(c, "UploadsPending", NULL);
+                capture_emit_upload_counts(c);
 }
 
 bool manager_file_is_pending_upload(Manager *m, const char *path) {
@@ -178,7 +180,9 @@ static void on_upload_finished(void *userdata, const char *interface, const char
                                   "sssbs", interface, path, target, (int) success, strempty(detail));
         if (!c)
                 return;
-        capture_emit_changed(c, "UploadsPending", "UploadsSucceeded", "UploadsFailed", NULL);
+        if (capture_note_upload_result(c, target, success, detail) < 0)
+                log_oom();
+        capture_emit_upload_counts(c);
         /* An uploaded file no longer holds retention back. */
         if (final)
                 capture_files_enforce_retention(c);

@@ -23,6 +23,7 @@ typedef struct Job {
         size_t command_index;
         char *interface;
         char *path;
+        char *failure;           /* how the last failing command failed */
         pid_t pid;
         sd_event_source *child_source, *output_source, *timeout_source;
         char output[1024];
@@ -48,6 +49,7 @@ static Job *job_free(Job *j) {
         sd_event_source_disable_unref(j->timeout_source);
         free(j->interface);
         free(j->path);
+        free(j->failure);
         free(j);
         return NULL;
 }
@@ -131,7 +133,7 @@ static void job_finished(Job *j) {
         unlink_job(&p->active, j);
         p->running--;
         if (p->done)
-                p->done(p->userdata, j->interface, j->path);
+                p->done(p->userdata, j->interface, j->path, j->failure);
         job_free(j);
         start_next_jobs(p);
 }
@@ -145,11 +147,15 @@ static int on_hook_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
                         on_output(j->output_source, sd_event_source_get_io_fd(j->output_source), EPOLLIN, j);
         log_output(j, true);
 
-        if (si->si_code != CLD_EXITED || si->si_status != 0)
-                log_capture(LOG_WARNING, 0, j->interface, "%s: ExecPostRotate %s on %s %s %d.", j->interface,
-                            j->commands[j->command_index][0],
-                            j->path, si->si_code == CLD_EXITED ? "exited with status" : "was killed by signal",
-                            si->si_status);
+        if (si->si_code != CLD_EXITED || si->si_status != 0) {
+                free(j->failure);
+                if (asprintf(&j->failure, "ExecPostRotate %s on %s %s %d", j->commands[j->command_index][0],
+                             j->path, si->si_code == CLD_EXITED ? "exited with status" : "was killed by signal",
+                             si->si_status) < 0)
+                        j->failure = NULL;
+                log_capture(LOG_WARNING, 0, j->interface, "%s: %s.", j->interface,
+                            j->failure ?: "ExecPostRotate failed");
+        }
 
         j->pid = 0;
         j->child_source = sd_event_source_disable_unref(j->child_source);
@@ -187,7 +193,7 @@ static _Noreturn void run_hook(char **command, const char *path, pid_t parent, i
         child_exec(argv);
 }
 
-static int run_command(Job *j) {
+static int spawn_command(Job *j) {
         int pipe_fds[2], r;
         pid_t parent, pid;
 
@@ -227,6 +233,18 @@ static int run_command(Job *j) {
                     j->commands[j->command_index][0], j->path,
                   (int) pid);
         return 0;
+}
+
+static int run_command(Job *j) {
+        int r = spawn_command(j);
+
+        if (r < 0) {
+                free(j->failure);
+                if (asprintf(&j->failure, "ExecPostRotate %s on %s could not be started: %s",
+                             j->commands[j->command_index][0], j->path, strerror(-r)) < 0)
+                        j->failure = NULL;
+        }
+        return r;
 }
 
 static void start_next_jobs(PostRotate *p) {

@@ -13,8 +13,9 @@
 
 typedef struct PostRotate PostRotate;
 
-/* Called when all commands have run for a file (whatever they returned). */
-typedef void (*PostRotateDone)(void *userdata, const char *interface, const char *path);
+/* Called when all commands have run for a file (whatever they returned);
+ * failure says how the last command that failed did, NULL if none did. */
+typedef void (*PostRotateDone)(void *userdata, const char *interface, const char *path, const char *failure);
 
 int post_rotate_new(PostRotate **ret, sd_event *event, unsigned max_concurrent,
                     PostRotateDone done, void *userdata);

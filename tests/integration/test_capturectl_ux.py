@@ -294,12 +294,13 @@ class PagerTest(harness.CapturedTestCase):
         self.assertIn("lo", output)
 
     def test_watch_is_not_paged(self):
-        # Reading a counter makes the daemon announce the counters, which
-        # watch prints: poke until it did, then end it.
+        # A packet and a read of the counters make the daemon announce the
+        # new counters, which watch prints: poke until it did, then end it.
         done = threading.Event()
 
         def poke():
             while not done.wait(0.5):
+                harness.send_udp(count=1)
                 harness.capture_property("lo", "PacketsCaptured")
 
         poker = threading.Thread(target=poke, daemon=True)

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """capturectl watch (issue 5 §4, SPEC §4): a line per file completion and
-per state change as they happen; with --json, one JSON object per line."""
+per state change as they happen; with --json, one JSON object per line.
+Only real changes: the daemon announces no value that did not change, and
+watch prints none (issue 8 §5)."""
 
 import json
 import os
 import subprocess
 import sys
+import re
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -53,8 +56,9 @@ class WatchTest(harness.CapturedTestCase):
 
     def start_watching(self, *args, json_output=False):
         """Starts a watcher once lo runs, and waits until it demonstrably
-        receives signals: reading a counter makes the daemon announce the
-        counters (PropertiesChanged) after asking tcpdump for them."""
+        receives signals: after a packet, reading a counter makes the daemon
+        announce the new counters (PropertiesChanged) after asking tcpdump
+        for them."""
         watcher = Watcher(*args, json_output=json_output)
         self.addCleanup(watcher.stop)
 
@@ -62,6 +66,7 @@ class WatchTest(harness.CapturedTestCase):
             if watcher.proc.poll() is not None:
                 raise AssertionError(f"capturectl watch exited {watcher.proc.returncode}: "
                                      f"{watcher.proc.stderr.read()}")
+            harness.send_udp(count=1)
             capture_property("lo", "PacketsCaptured")
             return any("PacketsCaptured" in line for line in watcher.snapshot())
 
@@ -135,6 +140,48 @@ class WatchTest(harness.CapturedTestCase):
         wait_for(lambda: any("State=stopped" in l for l in watcher.snapshot()), 10, "lo's State=stopped")
         self.assertFalse([l for l in watcher.snapshot() if "vtest0" in l],
                          "watch lo printed events of vtest0")
+
+    def test_only_real_changes_are_announced_and_printed(self):
+        monitor = harness.BusMonitor()
+        self.addCleanup(monitor.stop)
+        start_capture("lo")
+        self.wait_running("lo")
+        watcher = self.start_watching("lo")
+
+        # Every read asks tcpdump for its counters (at most once a second,
+        # hence the pauses: they are not there to synchronise); no packet
+        # crosses lo now, so they do not change.
+        for _ in range(3):
+            threading.Event().wait(1.1)
+            captured = capture_property("lo", "PacketsCaptured")
+
+        # Then one packet: tcpdump answers in order, so once its count is
+        # printed, every answer before it was handled.
+        harness.send_udp(count=1)
+
+        def printed_counts():
+            return [int(m.group(1)) for line in watcher.snapshot()
+                    for m in [re.search(r"PacketsCaptured=(\d+)", line)] if m]
+
+        def printed_new_count():
+            capture_property("lo", "PacketsCaptured")
+            return any(n > captured for n in printed_counts())
+
+        wait_for(printed_new_count, 15, "watch to print the new packet count", interval=1.1)
+        counts = printed_counts()
+        self.assertEqual(counts, sorted(set(counts)), f"watch printed a packet count that did not change: {counts}")
+        for line in watcher.snapshot():
+            self.assertNotRegex(line, r"changed:$", f"watch printed a change of nothing: {line!r}")
+        self.assertNoRepeatedValues(monitor)
+
+    def assertNoRepeatedValues(self, monitor):
+        """No PropertiesChanged of lo announces a value it announced just before."""
+        last = {}
+        for changed in monitor.properties_changed(harness.capture_path("lo"), harness.CAPTURE_IFACE):
+            for key, value in changed.items():
+                self.assertFalse(key in last and last[key] == value,
+                                 f"PropertiesChanged announced {key}={value!r} again, unchanged")
+                last[key] = value
 
 
 if __name__ == "__main__":
