@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -35,6 +37,21 @@ int child_prepare(pid_t parent, int stdout_fd, int stderr_fd) {
             dup2(stderr_fd, STDERR_FILENO) < 0)
                 return -1;
         close_range(3, ~0U, 0);
+        return 0;
+}
+
+int child_drop_capabilities(void) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+                return -1;
+        /* Root gets every capability back at exec anyway. Under the unit's
+         * SystemCallFilter=~@privileged capset() fails: the inheritable set
+         * then stays, which without ambient set, file capabilities
+         * (NoNewPrivileges=) or root grants nothing. */
+        if (geteuid() != 0)
+                (void) syscall(SYS_capset, &header, none);
         return 0;
 }
 
