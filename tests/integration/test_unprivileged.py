@@ -156,7 +156,7 @@ class UnprivilegedDaemonTest(Unprivileged, harness.CapturedTestCase):
         with open(hook_out) as f:
             fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
         self.assertEqual(fields["Uid"].split(), [str(DAEMON_UID)] * 4)
-        for field in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+        for field in ("CapAmb", "CapPrm", "CapEff", "CapInh"):
             self.assertEqual(int(fields[field], 16), 0, f"the hook has {field}={fields[field].strip()}")
         self.assertEqual(int(fields["NoNewPrivs"]), 1)
 
