@@ -449,6 +449,12 @@ class SandboxedDaemonTest(harness.CapturedTestCase):
         # under UMask=, as it would in StateDirectory=.
         os.rmdir(self.capture_dir)
         self.notes_path = os.path.join(self.state_dir, "sandbox-notes")
+        # For a hook with file capabilities: a file system without nosuid
+        # (which would ignore them).
+        hook_bin = os.path.join(self.root, "hook-bin")
+        os.mkdir(hook_bin)
+        harness.run(["mount", "-t", "tmpfs", "-o", "mode=0755,nodev", "tmpfs", hook_bin])
+        self.addCleanup(harness.run, ["umount", "--lazy", hook_bin], check=False)
         wrapper = os.path.join(self.root, "captured-sandboxed")
         with open(wrapper, "w") as f:
             f.write(f"#!/bin/sh\nexec {sys.executable} {os.path.abspath(__file__)} --sandbox \"$@\"\n")
@@ -456,7 +462,7 @@ class SandboxedDaemonTest(harness.CapturedTestCase):
         os.environ.update({
             SANDBOX_REAL_ENV: harness.CAPTURED,
             SANDBOX_RW_ENV: f"{self.state_dir}:{self.root}/captures-parent",
-            SANDBOX_RO_ENV: self.config_dir,
+            SANDBOX_RO_ENV: f"{self.config_dir}:{hook_bin}",
             SANDBOX_NOTE_ENV: self.notes_path,
         })
         # ReadWritePaths= covers the parent of CaptureDirectory= (as
@@ -464,7 +470,18 @@ class SandboxedDaemonTest(harness.CapturedTestCase):
         os.mkdir(os.path.join(self.root, "captures-parent"), 0o755)
         self.capture_dir = os.path.join(self.root, "captures-parent", "captures")
         self.hook_out = os.path.join(self.state_dir, "hook-status")
-        self.write_config({"Defaults": {"ExecPostRotate": f"/bin/sh -c 'cat /proc/self/status > {self.hook_out}'"}})
+        self.write_config({"Defaults": {"ExecPostRotate": f"/bin/sh -c 'cat /proc/$$/status > {self.hook_out}'"}})
+        # A second hook: a shell with the file capability cap_net_raw+ep.
+        self.capsh = os.path.join(hook_bin, "capsh")
+        shutil.copy("/bin/sh", self.capsh)
+        harness.run(["setcap", "cap_net_raw+ep", self.capsh])
+        self.capsh_out = os.path.join(self.state_dir, "capsh-status")
+        os.mkdir(os.path.join(self.config_dir, "captured.conf.d"), 0o755)
+        with open(os.path.join(self.config_dir, "captured.conf.d", "capsh.conf"), "w") as f:
+            # (The shell reads its own status: it is not dumpable, and hidepid
+            # would hide it from a cat.)
+            f.write(f"[Defaults]\nExecPostRotate={self.capsh} -c "
+                    f"'while read -r l; do echo \"$l\"; done < /proc/$$/status > {self.capsh_out}'\n")
         # StateDirectory= is the unit user's (harness.adopt()).
         for d in (self.state_dir, os.path.join(self.root, "captures-parent")):
             harness.adopt(d)
@@ -548,6 +565,18 @@ class SandboxedDaemonTest(harness.CapturedTestCase):
         for field in ("CapAmb", "CapPrm", "CapEff"):
             self.assertEqual(int(hook[field], 16), 0, f"the hook has {field}={hook[field].strip()}")
         self.assertEqual(int(hook["NoNewPrivs"]), 1)
+        # capset() being refused, a hook program with file capabilities
+        # would keep CAP_NET_RAW across its exec: it is not run.
+        def capsh_status():
+            with open(self.capsh_out) as f:
+                return dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+
+        refusal = "refusing to run " + self.capsh
+        harness.wait_for(lambda: refusal in self.daemon.log() or
+                         (os.path.exists(self.capsh_out) and "CapAmb" in capsh_status()), 15,
+                         "the hook with file capabilities to be refused (or to run)")
+        if os.path.exists(self.capsh_out):
+            self.fail(f"a hook with file capabilities ran with CapPrm={capsh_status()['CapPrm'].strip()}")
         self.assertDaemonAlive()
 
     def _expected_capability_mask(self):

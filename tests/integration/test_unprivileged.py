@@ -145,7 +145,7 @@ class UnprivilegedDaemonTest(Unprivileged, harness.CapturedTestCase):
     def test_hooks_run_without_any_capability(self):
         self.daemon.stop()
         hook_out = os.path.join(self.state_dir, "hook-status")
-        self.write_config({"Defaults": {"ExecPostRotate": f"/bin/sh -c 'cat /proc/self/status > {hook_out}'"}})
+        self.write_config({"Defaults": {"ExecPostRotate": f"/bin/sh -c 'cat /proc/$$/status > {hook_out}'"}})
         os.chmod(os.path.join(self.config_dir, "captured.conf"), 0o644)
         self.daemon.start()
         start_capture("lo")
