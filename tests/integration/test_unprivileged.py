@@ -321,6 +321,33 @@ class AdoptionTest(UnprivilegedUploads, test_upload.UploadTestCase):
         self.assertEqual(sorted(self.list_files()), sorted([path, newer]))
 
 
+    def test_captures_of_a_crashed_root_daemon_resume(self):
+        """running/ notes and a live file that tcpdump -Z left (owned by user
+        tcpdump): the unprivileged daemon finishes the file (truncate,
+        chmod, rename: now its own) and resumes the capture."""
+        start_capture("lo", {"FileCount": ("u", 7)})
+        first = self.wait_running("lo")
+        harness.send_udp(b"before-the-crash" * 20, count=300)
+        self.daemon.signal(signal.SIGKILL)
+        self.daemon.wait(10)
+        self.assertNoTcpdump()
+        (left,) = capture_helpers.live_files(self.capture_dir, "lo")
+        self.assertEqual(os.stat(left).st_uid, pwd.getpwnam("tcpdump").pw_uid)
+
+        self.daemon.prefix = harness.daemon_user_prefix()
+        self.daemon.before_start = self.adopt_directories
+        self.daemon.start()
+        second = self.wait_running("lo")
+        self.assertNotEqual(first, second)
+        self.assertEqual(harness.process_uid(second), DAEMON_UID)
+        self.assertEqual(capture_property("lo", "FileCount"), 7)
+        (finished,) = finished_files(self.capture_dir, "lo")
+        self.assertIsNone(harness.capinfos_check(finished))
+        self.assertEqual(stat.S_IMODE(os.stat(finished).st_mode), 0o640)
+        for live in capture_helpers.live_files(self.capture_dir, "lo"):   # the new tcpdump's
+            self.assertEqual(os.stat(live).st_uid, DAEMON_UID, live)
+
+
 class RootDaemonTest(harness.CapturedTestCase):
     """Run by hand as root, the daemon keeps -Z (and its guardian)."""
 
