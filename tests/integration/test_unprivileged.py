@@ -12,7 +12,7 @@ The accounts (bind-mounted copies of /etc/passwd and /etc/group): captured
 (not) and capadmin; polkitd runs with the project's action and rules.
 
 Some existing tests run here again, unchanged, against the unprivileged
-daemon: retention, the disk guard, uploads and their restart. The root-run
+daemon: polkit, retention, the disk guard, uploads and secrets. The root-run
 daemon keeps its -Z and its guardian (test_supervision); here: what an
 empty TcpdumpUser= means for it."""
 
@@ -225,6 +225,19 @@ class UnprivilegedDaemonTest(Unprivileged, harness.CapturedTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNoTcpdump()
 
+    def test_bus_name_is_for_captured_and_root_only(self):
+        self.daemon.stop()
+        error, output = test_polkit.gdbus_as(harness.DAEMON_USER, "RequestName", harness.BUS_NAME, "uint32 0",
+                                             dest="org.freedesktop.DBus", path="/org/freedesktop/DBus",
+                                             interface="org.freedesktop.DBus")
+        self.assertIsNone(error, output)
+        self.assertEqual(output, "(uint32 1,)")   # primary owner (until gdbus exits)
+        for user in (test_polkit.CAPUSER, test_polkit.OTHERUSER):
+            error, message = test_polkit.gdbus_as(user, "RequestName", harness.BUS_NAME, "uint32 0",
+                                                  dest="org.freedesktop.DBus", path="/org/freedesktop/DBus",
+                                                  interface="org.freedesktop.DBus")
+            self.assertEqual(error, test_polkit.ERROR_ACCESS_DENIED, message)
+
     def test_readers_of_group_capture_read_finished_files(self):
         start_capture("lo")
         self.wait_running("lo")
@@ -235,6 +248,12 @@ class UnprivilegedDaemonTest(Unprivileged, harness.CapturedTestCase):
             with self.subTest(user=user):
                 p = test_polkit.run_as(user, ["head", "-c", "4", path])
                 self.assertEqual(p.returncode == 0, readable, p.stderr)
+
+
+class UnprivilegedPolkitTest(Unprivileged, test_polkit.PolkitTest):
+    """Every polkit test again, against the unprivileged daemon: polkitd
+    answers it (the action's owner), a password prompt works, and without
+    polkitd nobody but root gets in."""
 
 
 class UnprivilegedRetentionTest(Unprivileged, test_retention.RetentionTest):
@@ -284,6 +303,12 @@ class UnprivilegedUploadTest(UnprivilegedUploads, test_upload.UploadTestCase):
         self.wait_uploaded(path)
         self.assertTrue(self.upload_finished(path)[0][3], "the first attempt did not succeed with the credential")
         self.assertNotIn(self.token, self.daemon.log())
+
+
+class UnprivilegedSecretTest(UnprivilegedUploads, test_upload.SecretTest):
+    # A root-only credentials directory; test_credential_as_the_daemon_user
+    # is this test for the daemon's user.
+    test_credential_wins = None
 
 
 class AdoptionTest(UnprivilegedUploads, test_upload.UploadTestCase):
