@@ -288,9 +288,9 @@ static void arm_reply_timeout(Capture *c) {
 
 /* Run as root, the daemon has tcpdump drop to TcpdumpUser before it opens
  * its first file (SPEC §9): the directory must be writable by that user.
- * Otherwise tcpdump is the daemon's user, who owns the directory. Its group is the capture
- * group, and so is every finished file's (set when it is finished: no
- * setgid directory, which RestrictSUIDSGID= would forbid). */
+ * Otherwise tcpdump is the daemon's user, who owns the directory. Its group
+ * is the capture group, and so is every finished file's (set when it is
+ * finished: no setgid directory, which RestrictSUIDSGID= would forbid). */
 static int prepare_directory(Capture *c) {
         const Config *config = c->manager->config;
         const char *tcpdump_user = tcpdump_switch_user(geteuid(), config->tcpdump_user);
@@ -328,9 +328,9 @@ static int prepare_directory(Capture *c) {
         if ((tcpdump_user && st.st_uid != uid) || st.st_gid != gid) {
                 r = chown(c->directory, tcpdump_user ? uid : (uid_t) -1, gid);
                 if (r < 0 && errno == EPERM && geteuid() != 0)
-                        return log_error_errno(errno, "Failed to give %s to group %s: %m (not root, the daemon "
-                                               "can only keep its own group: set the unit's Group=)",
-                                               c->directory, config->capture_group ?: "(the daemon's)");
+                        return log_error_errno(errno, "Failed to give %s the group %u: %m (not root, the "
+                                               "daemon keeps its own group; set Group= in the unit instead "
+                                               "of CaptureGroup=)", c->directory, (unsigned) gid);
                 if (r < 0)
                         return log_error_errno(errno, "Failed to chown %s: %m", c->directory);
         }

@@ -56,7 +56,7 @@ int child_drop_capabilities(const char *program) {
          * file capabilities would keep it across exec, NoNewPrivileges= or
          * not (which only stops gains beyond what we hold). Any other
          * program ends up with none. */
-        if (getxattr(program, "security.capability", NULL, 0) >= 0 || errno == ERANGE) {
+        if (getxattr(program, "security.capability", NULL, 0) >= 0) {
                 dprintf(STDERR_FILENO, "refusing to run %s: it has file capabilities\n", program);
                 return -1;
         }
