@@ -225,6 +225,18 @@ class UnprivilegedDaemonTest(Unprivileged, harness.CapturedTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNoTcpdump()
 
+    def test_capture_group_other_than_its_own_is_refused_clearly(self):
+        """Not root, the daemon cannot chown to a group it is not in (and
+        the unit's filter forbids chown() anyway): Group= of the unit it is."""
+        self.daemon.stop()
+        self.write_config({"Daemon": {"CaptureGroup": "adm"}})
+        self.daemon.start()
+        with self.assertRaises(harness.BusError):
+            start_capture("lo")
+        self.assertIn("set Group= in the unit instead of CaptureGroup=", self.daemon.log())
+        self.assertIn("Operation not permitted", capture_property("lo", "LastError"))
+        self.assertNoTcpdump()
+
     def test_bus_name_is_for_captured_and_root_only(self):
         self.daemon.stop()
         error, output = test_polkit.gdbus_as(harness.DAEMON_USER, "RequestName", harness.BUS_NAME, "uint32 0",
