@@ -12,7 +12,7 @@ The accounts (bind-mounted copies of /etc/passwd and /etc/group): captured
 (not) and capadmin; polkitd runs with the project's action and rules.
 
 Some existing tests run here again, unchanged, against the unprivileged
-daemon: polkit, retention, the disk guard, uploads and secrets. The root-run
+daemon: polkit, hooks, retention, the disk guard, uploads and secrets. The root-run
 daemon keeps its -Z and its guardian (test_supervision); here: what an
 empty TcpdumpUser= means for it."""
 
@@ -30,6 +30,7 @@ from harness import (CAPTURE_IFACE, DAEMON_GID, DAEMON_UID, capture_property, st
 import capture_helpers  # noqa: E402
 from capture_helpers import finished_files  # noqa: E402
 import test_diskguard  # noqa: E402
+import test_hooks  # noqa: E402
 import test_polkit  # noqa: E402
 import test_retention  # noqa: E402
 import test_upload  # noqa: E402
@@ -266,6 +267,27 @@ class UnprivilegedPolkitTest(Unprivileged, test_polkit.PolkitTest):
     """Every polkit test again, against the unprivileged daemon: polkitd
     answers it (the action's owner), a password prompt works, and without
     polkitd nobody but root gets in."""
+
+
+class UnprivilegedHooks(Unprivileged):
+    """The hooks append to a log that must be the daemon user's."""
+
+    def adopt_directories(self):
+        super().adopt_directories()
+        open(self.hook_log, "a").close()
+        os.chown(self.hook_log, DAEMON_UID, DAEMON_GID)
+
+
+class UnprivilegedHookTest(UnprivilegedHooks, test_hooks.HookTest):
+    pass
+
+
+class UnprivilegedSlowHookTest(UnprivilegedHooks, test_hooks.SlowHookTest):
+    pass
+
+
+class UnprivilegedUntrustedConfigHookTest(UnprivilegedHooks, test_hooks.UntrustedConfigHookTest):
+    pass
 
 
 class UnprivilegedRetentionTest(Unprivileged, test_retention.RetentionTest):
