@@ -12,7 +12,8 @@ The accounts (bind-mounted copies of /etc/passwd and /etc/group): captured
 (not) and capadmin; polkitd runs with the project's action and rules.
 
 Some existing tests run here again, unchanged, against the unprivileged
-daemon: polkit, hooks, retention, the disk guard, uploads and secrets. The root-run
+daemon: polkit, rotation and finished files, the lossless stop, hooks,
+retention, the disk guard, uploads and secrets. The root-run
 daemon keeps its -Z and its guardian (test_supervision); here: what an
 empty TcpdumpUser= means for it."""
 
@@ -30,9 +31,11 @@ from harness import (CAPTURE_IFACE, DAEMON_GID, DAEMON_UID, capture_property, st
 import capture_helpers  # noqa: E402
 from capture_helpers import finished_files  # noqa: E402
 import test_diskguard  # noqa: E402
+import test_files  # noqa: E402
 import test_hooks  # noqa: E402
 import test_polkit  # noqa: E402
 import test_retention  # noqa: E402
+import test_stop  # noqa: E402
 import test_upload  # noqa: E402
 
 CAP_NET_RAW = 1 << 13
@@ -269,6 +272,22 @@ class UnprivilegedPolkitTest(Unprivileged, test_polkit.PolkitTest):
     polkitd nobody but root gets in."""
 
 
+# The re-runs below leave out (= None) the slower tests that add nothing
+# the daemon's user changes; test_files, test_stop and the others still run
+# them against the root daemon.
+
+class UnprivilegedFilesTest(Unprivileged, test_files.FilesTest):
+    """Rotation, finishing and repairing tcpdump's files: rename, truncate
+    and chmod of files that are now the daemon's own."""
+    test_stop_and_start_never_touch_finished_files = None
+    test_file_left_by_a_killed_daemon_is_finished = None   # AdoptionTest has one
+
+
+class UnprivilegedLosslessStop(Unprivileged, test_stop.LosslessStop):
+    """Signalling tcpdump, the same user: no CAP_KILL."""
+    test_frames_sent_before_stop_are_all_in_the_files = None
+
+
 class UnprivilegedHooks(Unprivileged):
     """The hooks append to a log that must be the daemon user's."""
 
@@ -291,11 +310,11 @@ class UnprivilegedUntrustedConfigHookTest(UnprivilegedHooks, test_hooks.Untruste
 
 
 class UnprivilegedRetentionTest(Unprivileged, test_retention.RetentionTest):
-    pass
+    test_retention_applies_to_files_of_earlier_runs = None
 
 
 class UnprivilegedDiskGuardTest(Unprivileged, test_diskguard.DiskGuardTest):
-    pass
+    test_full_disk_is_reported = None
 
 
 class UnprivilegedUploads(Unprivileged):
