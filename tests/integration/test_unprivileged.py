@@ -48,7 +48,8 @@ def setUpModule():
             raise harness.unittest.SkipTest(f"{tool} is not installed")
     test_polkit._setup_dir = os.path.join(harness._scratch, "polkit-setup")
     os.mkdir(test_polkit._setup_dir, 0o755)
-    test_polkit._add_users()        # capuser (group capture, gid DAEMON_GID), otheruser, capadmin
+    assert test_polkit.CAPTURE_GID == DAEMON_GID, "one group capture for test_polkit and the daemon"
+    test_polkit._add_users()        # capuser (group capture), otheruser, capadmin
     harness.add_daemon_accounts()   # captured, also in group capture
     test_polkit._install_polkit_files()
     test_polkit.start_polkitd()
