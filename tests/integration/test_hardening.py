@@ -408,6 +408,7 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--sandbox":
 
 import harness  # noqa: E402
 import capture_helpers  # noqa: E402
+import test_unprivileged  # noqa: E402
 
 UNIT = os.environ.get(UNIT_ENV, "")
 CAP_NET_RAW = 1 << CAPABILITIES.index("net_raw")
@@ -605,6 +606,11 @@ class SandboxedDaemonTest(harness.CapturedTestCase):
         if os.path.exists(self.capsh_out):
             self.fail(f"a hook with file capabilities ran with CapPrm={capsh_status()['CapPrm'].strip()}")
         self.assertDaemonAlive()
+
+    # Issue 11: ProtectProc=invisible, no CAP_SYS_PTRACE, a non-dumpable
+    # daemon: it still reads /proc/PID/fd of its tcpdump after an overflow.
+    test_inotify_overflow_leaves_the_live_file_alone = \
+        test_unprivileged.UnprivilegedDaemonTest.test_inotify_overflow_leaves_the_live_file_alone
 
     def _expected_capability_mask(self):
         keep = bounding_set(parse_unit(UNIT))
