@@ -153,7 +153,9 @@ int capture_file_finish(const char *directory, const char *interface, const char
                                     interface, live_name, (unsigned long long) size);
         }
 
-        if (geteuid() == 0)
+        /* Only when it differs: not root, the unit's system call filter
+         * forbids chown(), and tcpdump made it with the daemon's group. */
+        if (st.st_gid != group)
                 (void) fchownat(dir_fd, live_name, (uid_t) -1, group, AT_SYMLINK_NOFOLLOW);
         (void) fchmodat(dir_fd, live_name, 0640, 0);
 

@@ -426,14 +426,17 @@ static void arm_reply_timeout(Capture *c) {
 
 /* ---- Capture directory ------------------------------------------------------------ */
 
-/* tcpdump drops to TcpdumpUser before it opens its first file (SPEC §9):
- * the directory must be writable by that user. Its group is the capture
- * group, and so is every finished file's (set when it is finished: no
- * setgid directory, which RestrictSUIDSGID= would forbid). */
+/* Run as root, the daemon has tcpdump drop to TcpdumpUser before it opens
+ * its first file (SPEC §9): the directory must be writable by that user.
+ * Otherwise tcpdump is the daemon's user, who owns the directory. Its group
+ * is the capture group, and so is every finished file's (set when it is
+ * finished: no setgid directory, which RestrictSUIDSGID= would forbid). */
 static int prepare_directory(Capture *c) {
         const Config *config = c->manager->config;
-        uid_t uid = 0;
-        gid_t gid = 0;
+        const char *tcpdump_user = tcpdump_switch_user(geteuid(), config->tcpdump_user);
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        struct stat st;
         int r;
 
         /* Explicit modes: the service's UMask= must not lock tcpdump out. */
@@ -444,10 +447,10 @@ static int prepare_directory(Capture *c) {
         if (mkdir(c->directory, 0750) < 0 && errno != EEXIST)
                 return log_error_errno(errno, "Failed to create %s: %m", c->directory);
 
-        if (config->tcpdump_user && config->tcpdump_user[0]) {
-                struct passwd *pw = getpwnam(config->tcpdump_user);
+        if (tcpdump_user) {
+                struct passwd *pw = getpwnam(tcpdump_user);
                 if (!pw)
-                        return log_error_errno(ESRCH, "TcpdumpUser=%s does not exist.", config->tcpdump_user);
+                        return log_error_errno(ESRCH, "TcpdumpUser=%s does not exist.", tcpdump_user);
                 uid = pw->pw_uid;
                 gid = pw->pw_gid;
         }
@@ -458,8 +461,16 @@ static int prepare_directory(Capture *c) {
                 gid = gr->gr_gid;
         }
 
-        if (geteuid() == 0) {
-                r = chown(c->directory, uid, gid);
+        /* Only when it differs: not root, the unit's system call filter
+         * forbids chown() (and the directory is ours already). */
+        if (stat(c->directory, &st) < 0)
+                return log_error_errno(errno, "Failed to stat %s: %m", c->directory);
+        if ((tcpdump_user && st.st_uid != uid) || st.st_gid != gid) {
+                r = chown(c->directory, tcpdump_user ? uid : (uid_t) -1, gid);
+                if (r < 0 && errno == EPERM && geteuid() != 0)
+                        return log_error_errno(errno, "Failed to give %s the group %u: %m (not root, the "
+                                               "daemon keeps its own group; set Group= in the unit instead "
+                                               "of CaptureGroup=)", c->directory, (unsigned) gid);
                 if (r < 0)
                         return log_error_errno(errno, "Failed to chown %s: %m", c->directory);
         }
@@ -541,6 +552,9 @@ static void handle_stderr_line(Capture *c, const char *line) {
         case TCPDUMP_LINE_STATISTICS:
                 set_statistics(c, &st);
                 check_writing(c);
+                break;
+        case TCPDUMP_LINE_HARMLESS:
+                log_capture(LOG_DEBUG, 0, c->interface, "%s: %s", c->interface, line);
                 break;
         case TCPDUMP_LINE_OTHER:
                 log_capture(LOG_NOTICE, 0, c->interface, "%s: %s", c->interface, line);

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -35,6 +38,28 @@ int child_prepare(pid_t parent, int stdout_fd, int stderr_fd) {
             dup2(stderr_fd, STDERR_FILENO) < 0)
                 return -1;
         close_range(3, ~0U, 0);
+        return 0;
+}
+
+int child_drop_capabilities(const char *program) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+                return -1;
+        /* Root gets every capability back at exec anyway. */
+        if (geteuid() == 0 || syscall(SYS_capset, &header, none) >= 0)
+                return 0;
+
+        /* The unit's SystemCallFilter=~@privileged refuses capset(): the
+         * permitted set keeps CAP_NET_RAW until exec, and a program with
+         * file capabilities would keep it across exec, NoNewPrivileges= or
+         * not (which only stops gains beyond what we hold). Any other
+         * program ends up with none. */
+        if (getxattr(program, "security.capability", NULL, 0) >= 0) {
+                dprintf(STDERR_FILENO, "refusing to run %s: it has file capabilities\n", program);
+                return -1;
+        }
         return 0;
 }
 

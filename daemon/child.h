@@ -11,6 +11,15 @@
  * other fds. Returns 0, or -1 after which the child must _exit(). */
 int child_prepare(pid_t parent, int stdout_fd, int stderr_fd);
 
+/* For a program that must get no capability (ExecPostRotate= hooks),
+ * between fork() and exec: clears the ambient set (PR_CAP_AMBIENT_CLEAR_ALL),
+ * so that the daemon's CAP_NET_RAW does not pass the exec, and, where the
+ * system call filter allows it, empties the other sets too; where it does
+ * not, refuses a program that carries file capabilities. Returns 0, or -1
+ * (having said why on stderr, if it was the program) after which the child
+ * must _exit(). */
+int child_drop_capabilities(const char *program);
+
 /* execve() with a minimal environment; on failure says so on stderr and
  * exits 127. */
 _Noreturn void child_exec(char *const *argv);

@@ -5,7 +5,9 @@
 
 /* tcpdump -Z drops privileges with setuid(), and the kernel then clears
  * PR_SET_PDEATHSIG: a tcpdump would outlive a daemon killed with SIGKILL.
- * The guardian is a small process forked at start-up. Each tcpdump child
+ * The guardian is a small process forked at start-up by a daemon that runs
+ * as root (only root has tcpdump change user; otherwise the death signal
+ * holds and there is no guardian: test_unprivileged). Each tcpdump child
  * hands it a pidfd of itself before exec; when the daemon's end of the
  * socket closes (the daemon died, however), the guardian terminates every
  * tcpdump still alive and exits. */

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "bus-errors.h"
@@ -127,13 +129,23 @@ static int run(int argc, char *argv[]) {
         (void) captured_error_map_register();
         signal(SIGPIPE, SIG_IGN);
 
+        /* No core dumps and no ptrace by others of our uid: the daemon
+         * holds upload tokens. (exec resets it for tcpdump and hooks.) */
+        if (prctl(PR_SET_DUMPABLE, 0) < 0)
+                log_warning_errno(errno, "Failed to make the daemon non-dumpable: %m");
+
         if (mkdir(arg_state_dir, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(errno, "Failed to create the state directory %s: %m", arg_state_dir);
 
-        /* First, while we own nothing that it should not inherit. */
-        r = guardian_start(&guardian);
-        if (r < 0)
-                return log_error_errno(r, "Failed to start the guardian process: %m");
+        /* Only root has tcpdump change user (-Z), which makes the kernel
+         * forget PR_SET_PDEATHSIG: then the guardian ends tcpdump if the
+         * daemon dies. First, while we own nothing that it should not
+         * inherit. */
+        if (geteuid() == 0) {
+                r = guardian_start(&guardian);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start the guardian process: %m");
+        }
 
         r = manager_new(&m, arg_config_dir, arg_state_dir, guardian);
         if (r < 0)
@@ -146,6 +158,9 @@ static int run(int argc, char *argv[]) {
         r = manager_start(m);
         if (r < 0)
                 return r;
+        if (geteuid() != 0 && m->config->tcpdump_user && m->config->tcpdump_user[0])
+                log_info("Not running as root: tcpdump runs as this daemon's user with its CAP_NET_RAW, "
+                         "TcpdumpUser=%s has no effect.", m->config->tcpdump_user);
 
         /* Pings the service manager if it set WatchdogSec=. */
         r = sd_event_set_watchdog(m->event, true);

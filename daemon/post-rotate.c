@@ -184,7 +184,7 @@ static _Noreturn void run_hook(char **command, const char *path, pid_t parent, i
         size_t n = strv_length(command);
         char *argv[n + 2];
 
-        if (child_prepare(parent, output_fd, output_fd) < 0)
+        if (child_prepare(parent, output_fd, output_fd) < 0 || child_drop_capabilities(command[0]) < 0)
                 _exit(EXIT_FAILURE);
 
         memcpy(argv, command, n * sizeof(char *));

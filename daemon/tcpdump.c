@@ -86,11 +86,19 @@ int tcpdump_build_argv(const TcpdumpCommand *cmd, char ***ret) {
         return 0;
 }
 
+const char *tcpdump_switch_user(uid_t euid, const char *configured_user) {
+        if (euid != 0)
+                return NULL;
+        return configured_user && configured_user[0] ? configured_user : "root";
+}
+
 static _Noreturn void run_tcpdump(char **argv, const Guardian *guardian, pid_t parent, int stderr_fd) {
-        /* Hand the guardian a pidfd before exec: from -Z on, the death
-         * signal is forgotten and only the guardian can end tcpdump. The
-         * guardian's socket must survive child_prepare()'s closing of fds,
-         * so this comes first (the death signal covers the moment until). */
+        /* With -Z, hand the guardian a pidfd before exec: from the setuid()
+         * on, the death signal is forgotten and only the guardian can end
+         * tcpdump. The guardian's socket must survive child_prepare()'s
+         * closing of fds, so this comes first (the death signal covers the
+         * moment until). Without -Z (a daemon that is not root) there is no
+         * guardian: the death signal survives the exec. */
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
         if (guardian && guardian_register_self(guardian) < 0)
@@ -103,11 +111,13 @@ static _Noreturn void run_tcpdump(char **argv, const Guardian *guardian, pid_t p
 
 int tcpdump_spawn(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t *ret_pid, int *ret_stderr_fd) {
         _cleanup_(strv_freep) char **argv = NULL;
+        TcpdumpCommand effective = *cmd;
         int pipe_fds[2];
         pid_t parent = getpid(), pid;
         int r;
 
-        r = tcpdump_build_argv(cmd, &argv);
+        effective.user = tcpdump_switch_user(geteuid(), cmd->user);
+        r = tcpdump_build_argv(&effective, &argv);
         if (r < 0)
                 return r;
 
@@ -173,6 +183,11 @@ TcpdumpLineType tcpdump_parse_line(const char *line, TcpdumpStatistics *stats) {
                 line += 9;
         if (strncmp(line, "listening on ", 13) == 0)
                 return TCPDUMP_LINE_LISTENING;
+        /* After opening the device tcpdump calls setgid(getgid()) and
+         * setuid(getuid()), which change nothing here; the unit's
+         * SystemCallFilter=~@privileged makes them fail with EPERM. */
+        if (strcmp(line, "Warning: setgid/setuid failed !") == 0)
+                return TCPDUMP_LINE_HARMLESS;
 
         if (strlen(line) >= sizeof(buffer))
                 return TCPDUMP_LINE_OTHER;

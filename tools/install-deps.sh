@@ -48,6 +48,7 @@ PACKAGES=(
         # hardening and SELinux tests
         python3-seccomp         # test_hardening applies the unit's seccomp filters
         selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
+        libcap2-bin             # setcap: test_hardening's hook with file capabilities (issue 11)
 )
 
 missing_packages() {

@@ -588,11 +588,13 @@ def tree(directory):
 
 
 class Daemon:
-    def __init__(self, config_dir, state_dir, log_path, extra_args=()):
+    def __init__(self, config_dir, state_dir, log_path, extra_args=(), prefix=(), before_start=None):
         self.config_dir = config_dir
         self.state_dir = state_dir
         self.log_path = log_path
         self.extra_args = list(extra_args)
+        self.prefix = list(prefix)  # e.g. daemon_user_prefix(): runs the daemon through it
+        self.before_start = before_start  # called by start(), as systemd sets up StateDirectory=
         self.proc = None
 
     @property
@@ -604,9 +606,12 @@ class Daemon:
             return f.read()
 
     def start(self, timeout=15):
+        if self.before_start:
+            self.before_start()
         with open(self.log_path, "ab") as logfile:
             self.proc = subprocess.Popen(
-                [CAPTURED, f"--config-dir={self.config_dir}", f"--state-dir={self.state_dir}"] + self.extra_args,
+                self.prefix + [CAPTURED, f"--config-dir={self.config_dir}", f"--state-dir={self.state_dir}"]
+                + self.extra_args,
                 stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT)
         _tracked_children.add(self.proc.pid)
         deadline = time.monotonic() + timeout
@@ -650,6 +655,7 @@ class CapturedTestCase(unittest.TestCase):
 
     daemon_config = {}
     start_daemon = True
+    daemon_prefix = ()      # daemon_user_prefix(): the daemon as user captured
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix=self._testMethodName + "-", dir=_scratch)
@@ -661,10 +667,19 @@ class CapturedTestCase(unittest.TestCase):
             os.mkdir(d, 0o755)
         self.daemon_log_path = os.path.join(self.root, "captured.log")
         self.write_config(self.daemon_config)
-        self.daemon = Daemon(self.config_dir, self.state_dir, self.daemon_log_path)
+        self.daemon = Daemon(self.config_dir, self.state_dir, self.daemon_log_path, prefix=self.daemon_prefix,
+                             before_start=self.adopt_directories if self.daemon_prefix else None)
         self.addCleanup(self._cleanup_processes)
         if self.start_daemon:
             self.daemon.start()
+
+    def adopt_directories(self):
+        """With daemon_prefix, before each start: the state and capture
+        directories become the daemon user's, as StateDirectory= (which
+        holds the default CaptureDirectory=) does under systemd."""
+        for d in (self.state_dir, self.capture_dir):
+            if os.path.isdir(d):
+                adopt(d)
 
     def write_config(self, extra):
         sections = {"Daemon": {"CaptureDirectory": self.capture_dir}}
@@ -716,3 +731,61 @@ class CapturedTestCase(unittest.TestCase):
         pid = capture_property(interface, "MainPID")
         self.assertGreater(pid, 0, "MainPID of a running capture")
         return pid
+
+
+# ---------------------------------------------------------------------------
+# The daemon as its own system user (issue 11: captured.service's User=,
+# Group=, AmbientCapabilities=CAP_NET_RAW, CapabilityBoundingSet=CAP_NET_RAW,
+# NoNewPrivileges=), and the accounts that needs
+
+
+DAEMON_USER, DAEMON_UID = "captured", 4120
+DAEMON_GROUP, DAEMON_GID = "capture", 4110   # the unit's Group= (readers, controllers)
+
+
+def add_accounts(users=(), groups=()):
+    """Bind-mounts copies of /etc/passwd and /etc/group with users added
+    ((name, uid, primary gid)) and groups ((name, gid, [members])); members
+    are added to a group that exists already. Reloads the bus, whose policy
+    names users."""
+    with open("/etc/passwd") as f:
+        passwd = f.read()
+    with open("/etc/group") as f:
+        group = f.read().splitlines()
+    for name, uid, gid in users:
+        passwd += f"{name}:x:{uid}:{gid}:captured test user:/nonexistent:/usr/sbin/nologin\n"
+    for name, gid, members in groups:
+        for i, line in enumerate(group):
+            fields = line.split(":")
+            if fields[0] == name:
+                group[i] = ":".join(fields[:3] + [",".join([m for m in fields[3].split(",") if m] + members)])
+                break
+        else:
+            group.append(f"{name}:x:{gid}:{','.join(members)}")
+    copies = tempfile.mkdtemp(prefix="accounts-", dir=_scratch)
+    for original, text in (("/etc/passwd", passwd), ("/etc/group", "\n".join(group) + "\n")):
+        copy = os.path.join(copies, os.path.basename(original))
+        with open(copy, "w") as f:
+            f.write(text)
+        os.chmod(copy, 0o644)
+        run(["mount", "--bind", copy, original])
+    busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig")
+
+
+def add_daemon_accounts():
+    """User captured, in group capture (as sysusers.d/captured.conf makes them)."""
+    add_accounts(users=[(DAEMON_USER, DAEMON_UID, DAEMON_UID)],
+                 groups=[(DAEMON_USER, DAEMON_UID, []), (DAEMON_GROUP, DAEMON_GID, [DAEMON_USER])])
+
+
+def daemon_user_prefix(user=DAEMON_USER, group=DAEMON_GROUP):
+    """What captured.service does to the daemon, by setpriv: its user and
+    group, CAP_NET_RAW as the only (ambient) capability, no new privileges."""
+    return ["setpriv", f"--reuid={user}", f"--regid={group}", "--init-groups", "--inh-caps=-all,+net_raw",
+            "--ambient-caps=+net_raw", "--bounding-set=-all,+net_raw", "--no-new-privs", "--"]
+
+
+def adopt(path, user=DAEMON_USER, group=DAEMON_GROUP):
+    """What systemd does to StateDirectory= when its owner is not the unit's
+    User=: chowns the whole tree to User:Group (modes stay)."""
+    run(["chown", "-R", "--no-dereference", f"{user}:{group}", path])

@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Supervision: a dying tcpdump comes back; a dying daemon takes every
 tcpdump with it (SPEC §8, §9: tcpdump -Z clears PR_SET_PDEATHSIG when it
-drops privileges, so the kernel alone does not do it)."""
+drops privileges, so the kernel alone does not do it).
+
+The daemon runs as root here, with -Z and the guardian; test_unprivileged
+has the same for the daemon as its own user, where no setuid happens and
+the death signal alone suffices."""
 
 import os
 import signal

@@ -133,6 +133,28 @@ static void test_argv_time_rotation(void) {
         capture_options_done(&o);
 }
 
+/* Issue 11: the warning tcpdump prints when the unit's system call filter
+ * refuses its setgid(getgid())/setuid(getuid()) is no error. */
+static void test_harmless_warning(void) {
+        TcpdumpStatistics st = {};
+
+        g_assert_cmpint(tcpdump_parse_line("Warning: setgid/setuid failed !", &st), ==, TCPDUMP_LINE_HARMLESS);
+        g_assert_cmpint(tcpdump_parse_line("tcpdump: Warning: setgid/setuid failed !", &st), ==,
+                        TCPDUMP_LINE_HARMLESS);
+        g_assert_cmpint(tcpdump_parse_line("Warning: setgid/setuid failed ! and more", &st), ==, TCPDUMP_LINE_OTHER);
+        g_assert_cmpuint(st.seen, ==, 0);
+}
+
+/* Issue 11: -Z only for a daemon run as root; there an empty TcpdumpUser=
+ * keeps tcpdump root (Debian's tcpdump would drop to "tcpdump" by itself). */
+static void test_switch_user(void) {
+        g_assert_cmpstr(tcpdump_switch_user(0, "tcpdump"), ==, "tcpdump");
+        g_assert_cmpstr(tcpdump_switch_user(0, ""), ==, "root");
+        g_assert_cmpstr(tcpdump_switch_user(0, NULL), ==, "root");
+        g_assert_null(tcpdump_switch_user(994, "tcpdump"));
+        g_assert_null(tcpdump_switch_user(994, ""));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/tcpdump/listening", test_listening);
@@ -142,5 +164,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/tcpdump/other-lines", test_other_lines);
         g_test_add_func("/tcpdump/argv-ring", test_argv_ring);
         g_test_add_func("/tcpdump/argv-time-rotation", test_argv_time_rotation);
+        g_test_add_func("/tcpdump/harmless-warning", test_harmless_warning);
+        g_test_add_func("/tcpdump/switch-user", test_switch_user);
         return g_test_run();
 }
