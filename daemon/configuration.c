@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <pwd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,9 @@ Config *config_free(Config *c) {
 }
 
 bool tcpdump_user_exists(const char *user) {
-        return isempty(user) || getpwnam(user);
+        /* A daemon that is not root starts tcpdump without -Z: the user is
+         * not used, so it need not exist. */
+        return geteuid() != 0 || isempty(user) || getpwnam(user);
 }
 
 static int parse_absolute_path(const ConfigLocation *where, const char *key, const char *value, char **field) {

@@ -36,7 +36,8 @@ int config_capture_options(const Config *c, const char *interface, CaptureOption
 /* What capture.d/<interface>.conf says of Enabled=: 1, 0, or -1. */
 int config_capture_enabled(const Config *c, const char *interface);
 
-/* Whether TcpdumpUser= names a user that exists (empty: tcpdump gets no -Z). */
+/* Whether TcpdumpUser= can be used: it names a user that exists, or is empty
+ * (-Z root), or the daemon is not root (no -Z at all). */
 bool tcpdump_user_exists(const char *user);
 
 /* Parses one INI file into c. Returns 0 (problems are logged) or negative
