@@ -200,6 +200,11 @@ int capture_file_finish(const char *directory, const char *interface, const char
         if (!S_ISREG(st.st_mode))
                 return refuse_leftover(dir_fd, &l, live_name, "is %s, not a capture file",
                                        file_type_name(st.st_mode));
+        if (st.st_nlink > 1)
+                /* tcpdump never links its files: another name of this one,
+                 * maybe outside the directory, would change with it. */
+                return refuse_leftover(dir_fd, &l, live_name, "has %ju hard links, a capture file one",
+                                       (uintmax_t) st.st_nlink);
         size = (uint64_t) st.st_size;
 
         {

@@ -11,6 +11,8 @@ and the daemon still answers afterwards. test_validation.py covers the
 ordinary refusals; this file goes after the injections."""
 
 import os
+import stat
+import struct
 import sys
 import time
 
@@ -18,7 +20,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (BUS_NAME, CAPTURECTL, ERROR_INVALID_ARGS, ERROR_INVALID_FILTER,  # noqa: E402
                      ERROR_NO_SUCH_CAPTURE, ERROR_NO_SUCH_INTERFACE, ERROR_NO_SUCH_UPLOAD_TARGET,
-                     MANAGER_IFACE, MANAGER_PATH, list_captures)
+                     MANAGER_IFACE, MANAGER_PATH, list_captures, start_capture, stop_capture,
+                     wait_for_state)
+from capture_helpers import list_files  # noqa: E402
 
 HOSTILE_INTERFACES = ["../x", "-zfoo", "lo;x", "lo -z /bin/sh", "x" * 5000, "", "$(touch x)",
                       "`touch x`", "lo|x", "lo\nx", "/tmp/x", "-w", "--"]
@@ -189,6 +193,65 @@ class HostileInputTest(harness.CapturedTestCase):
                 self.assertEqual(len(lines), 1, p.stderr)
                 self.assertTrue(lines[0].startswith("capturectl: "), lines[0])
                 self.assertNoSideEffect("capturectl " + " ".join(args), captures_before)
+
+
+# A pcap holding one 4-byte packet (44 bytes), then 15 bytes of junk: what a
+# killed tcpdump leaves, and what a leftover's repair would cut.
+LEFTOVER_PCAP = (struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1)
+                 + struct.pack("<IIII", 1, 0, 4, 4) + b"\0\0\0\0" + b"fifteen junk by")
+
+
+class HostileLeftoverTest(harness.CapturedTestCase):
+    """The capture directory belongs to the tcpdump user: what it leaves
+    under a live name (issue 8, items 13, 14, 17) is finished only if it is
+    a regular file of one link; anything else is described once, moved aside
+    and never touched, however often the capture starts and stops."""
+
+    start_daemon = False
+
+    def setUp(self):
+        super().setUp()
+        self.directory = os.path.join(self.capture_dir, "lo")
+        os.mkdir(self.directory, 0o755)
+
+    def cycle(self, times=2):
+        """Starts the daemon, then starts and stops lo `times` times, then
+        restarts the daemon: every point where leftovers are looked for."""
+        self.daemon.start()
+        for _ in range(times):
+            start_capture("lo")
+            self.wait_running("lo")
+            stop_capture("lo")
+            wait_for_state("lo", "stopped")
+        self.daemon.stop()
+        self.daemon.start()
+        self.assertDaemonAlive()
+
+    def assertRefusedOnce(self, live, what):
+        log = self.daemon.log()
+        self.assertEqual(log.count(f"{live} {what}"), 1, log)
+        self.assertNotIn("File descriptor in bad state", log)
+        self.assertFalse(os.path.lexists(os.path.join(self.directory, live)))
+        self.assertTrue(os.path.lexists(os.path.join(self.directory, ".refused" + live)))
+
+    def test_hard_linked_leftover_is_refused_once(self):
+        victim = os.path.join(self.root, "victim.txt")
+        with open(victim, "wb") as f:
+            f.write(LEFTOVER_PCAP)
+        os.chmod(victim, 0o600)
+        live = ".live-lo-9.pcap0"
+        os.link(victim, os.path.join(self.directory, live))
+
+        self.cycle()
+
+        st = os.stat(victim)
+        with open(victim, "rb") as f:
+            self.assertEqual(f.read(), LEFTOVER_PCAP, "the hard-linked file was changed")
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600, "the hard-linked file was chmodded")
+        listed = [path for path, *_ in list_files("lo")]
+        self.assertFalse([p for p in listed if os.stat(p).st_ino == st.st_ino], listed)
+        self.assertEqual(os.stat(os.path.join(self.directory, ".refused" + live)).st_ino, st.st_ino)
+        self.assertRefusedOnce(live, "has 2 hard links")
 
 
 if __name__ == "__main__":

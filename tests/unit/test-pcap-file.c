@@ -359,6 +359,32 @@ static void test_symlink_swapped_in_mid_walk(void) {
         leftover_done(&l);
 }
 
+/* A hard link under a live name to a file outside the directory (a pcap
+ * ending in junk, as a leftover does): cutting or chmodding it would change
+ * that file. */
+static void test_hard_link_refused(void) {
+        g_autofree char *aside = NULL, *name = NULL, *outside = NULL;
+        Leftover l;
+        struct stat st, before, after;
+
+        leftover_init(&l);
+        outside = g_build_filename(l.root, "victim.pcap", NULL);
+        g_assert_cmpint(g_rename(l.live, outside), ==, 0);
+        g_assert_cmpint(g_chmod(outside, 0600), ==, 0);
+        g_assert_cmpint(link(outside, l.live), ==, 0);
+        g_assert_cmpint(stat(outside, &before), ==, 0);
+
+        assert_refused(&l, leftover_finish(&l, &name), S_IFREG);
+        g_assert_cmpint(stat(outside, &after), ==, 0);
+        g_assert_cmpuint(after.st_size, ==, before.st_size);
+        g_assert_cmpint(after.st_mode & 07777, ==, 0600);
+        g_assert_null(name);
+        aside = g_build_filename(l.directory, REFUSED, NULL);
+        g_assert_cmpint(stat(aside, &st), ==, 0);
+        g_assert_cmpuint(st.st_ino, ==, after.st_ino);
+        leftover_done(&l);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/pcap-file/whole", test_whole_file);
@@ -371,5 +397,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/pcap-file/repair-agrees-with-memory-walk", test_repair_agrees_with_memory_walk);
         g_test_add_func("/capture-file/finish-leftover", test_finish_leftover);
         g_test_add_func("/capture-file/symlink-swapped-in-mid-walk", test_symlink_swapped_in_mid_walk);
+        g_test_add_func("/capture-file/hard-link-refused", test_hard_link_refused);
         return g_test_run();
 }
