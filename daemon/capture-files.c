@@ -175,12 +175,33 @@ static int refuse_leftover(int dir_fd, const Leftover *l, const char *name, cons
         return -EPERM;
 }
 
+/* Why a live name that open() refused cannot be finished; NULL for an error
+ * that says nothing about the file (it is then tried again later). */
+static const char *open_refusal(int dir_fd, const char *live_name, int error) {
+        struct stat st;
+
+        switch (error) {
+        case ELOOP:
+        case EISDIR:
+        case ENXIO:
+        case ENODEV:
+        case ETXTBSY:
+                return fstatat(dir_fd, live_name, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+                        file_type_name(st.st_mode) : "not a regular file";
+        case EPERM:
+                return "an immutable or append-only file";
+        default:
+                return NULL;
+        }
+}
+
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
                         char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
         _cleanup_(closep) int dir_fd = -EBADF, fd = -EBADF;
         const Leftover l = { .directory = directory, .interface = interface, .live_name = live_name };
         uint64_t size = 0, stamp;
         struct stat st, renamed;
+        const char *refusal;
         int r;
 
         dir_fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -193,8 +214,12 @@ int capture_file_finish(const char *directory, const char *interface, const char
          * Opened for writing, its close raises an event of its own: it is
          * closed only after the live name is gone. */
         fd = openat(dir_fd, live_name, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+        if (fd < 0) {
+                refusal = open_refusal(dir_fd, live_name, errno);
+                if (!refusal)
+                        return -errno;
+                return refuse_leftover(dir_fd, &l, live_name, "is %s, not a capture file", refusal);
+        }
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))

@@ -253,6 +253,25 @@ class HostileLeftoverTest(harness.CapturedTestCase):
         self.assertEqual(os.stat(os.path.join(self.directory, ".refused" + live)).st_ino, st.st_ino)
         self.assertRefusedOnce(live, "has 2 hard links")
 
+    def test_leftovers_that_are_not_files_are_described_once(self):
+        victim = os.path.join(self.root, "victim.txt")
+        with open(victim, "wb") as f:
+            f.write(LEFTOVER_PCAP)
+        os.symlink(victim, os.path.join(self.directory, ".live-lo-91.pcap0"))
+        os.symlink(os.path.join(self.root, "nowhere"), os.path.join(self.directory, ".live-lo-92.pcap0"))
+        os.mkfifo(os.path.join(self.directory, ".live-lo-93.pcap0"))
+        os.mkdir(os.path.join(self.directory, ".live-lo-94.pcap0"))
+
+        self.cycle()
+
+        with open(victim, "rb") as f:
+            self.assertEqual(f.read(), LEFTOVER_PCAP, "the symbolic link's target was changed")
+        self.assertFalse(os.path.lexists(os.path.join(self.root, "nowhere")))
+        for live, what in ((".live-lo-91.pcap0", "is a symbolic link"), (".live-lo-92.pcap0", "is a symbolic link"),
+                           (".live-lo-93.pcap0", "is a FIFO"), (".live-lo-94.pcap0", "is a directory")):
+            with self.subTest(live=live):
+                self.assertRefusedOnce(live, what)
+
 
 if __name__ == "__main__":
     harness.main()

@@ -385,6 +385,43 @@ static void test_hard_link_refused(void) {
         leftover_done(&l);
 }
 
+/* What a live name may also be: each is refused, moved aside and never
+ * looked at again; the FIFO does not hang the finish. */
+static void test_not_regular_refused(void) {
+        static const struct {
+                const char *what;
+                mode_t type;
+        } cases[] = {
+                { "symlink", S_IFLNK },
+                { "dangling-symlink", S_IFLNK },
+                { "fifo", S_IFIFO },
+                { "directory", S_IFDIR },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autofree char *name = NULL, *nowhere = NULL;
+                Leftover l;
+
+                g_test_message("%s", cases[i].what);
+                leftover_init(&l);
+                g_assert_cmpint(g_unlink(l.live), ==, 0);
+                nowhere = g_build_filename(l.root, "nowhere", NULL);
+                switch (cases[i].type) {
+                case S_IFLNK:
+                        g_assert_cmpint(symlink(i == 0 ? l.victim : nowhere, l.live), ==, 0);
+                        break;
+                case S_IFIFO:
+                        g_assert_cmpint(mkfifo(l.live, 0644), ==, 0);
+                        break;
+                default:
+                        g_assert_cmpint(g_mkdir(l.live, 0755), ==, 0);
+                }
+                assert_refused(&l, leftover_finish(&l, &name), cases[i].type);
+                g_assert_false(g_file_test(nowhere, G_FILE_TEST_EXISTS));
+                leftover_done(&l);
+        }
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/pcap-file/whole", test_whole_file);
@@ -398,5 +435,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/capture-file/finish-leftover", test_finish_leftover);
         g_test_add_func("/capture-file/symlink-swapped-in-mid-walk", test_symlink_swapped_in_mid_walk);
         g_test_add_func("/capture-file/hard-link-refused", test_hard_link_refused);
+        g_test_add_func("/capture-file/not-regular-refused", test_not_regular_refused);
         return g_test_run();
 }
