@@ -11,15 +11,17 @@ Test side channel (no token needed):
 
     GET  /__log                          every request so far, as JSON
     GET  /__captures                     what is stored: id, filename, size, sha256, tags
-    POST /__fault                        {"mode": M, "count": N, "seconds": S, "match": "upload"}
+    POST /__fault                        {"mode": M, "count": N, "seconds": S, "match": "upload",
+                                          "body": B}
     POST /__reset                        forget the log, the captures and the faults
 
 Fault modes, each for the next N API requests (those whose path contains
 "match", if given): "500" (HTTP 500), "close" (read the request, close the
 connection without an answer), "truncate" (announce a body, send part of
 it, close), "slow" (sleep S seconds, then answer normally), "badjson"
-(HTTP 200 with a body that is not JSON). A refused connection is simulated
-by stopping the server.
+(HTTP 200 with a body that is not JSON), "reply" (do the request, then
+answer HTTP 200 with body B instead: a hostile or broken server's JSON).
+A refused connection is simulated by stopping the server.
 
 Use it in-process (FakeCloudShark(...).start()) or as a program:
 
@@ -47,13 +49,14 @@ import urllib.parse
 
 
 class Fault:
-    def __init__(self, mode, count=1, seconds=0.0, match=None):
-        if mode not in ('500', 'close', 'truncate', 'slow', 'badjson'):
+    def __init__(self, mode, count=1, seconds=0.0, match=None, body=''):
+        if mode not in ('500', 'close', 'truncate', 'slow', 'badjson', 'reply'):
             raise ValueError(f'unknown fault mode {mode!r}')
         self.mode = mode
         self.count = int(count)
         self.seconds = float(seconds)
         self.match = match
+        self.body = body.encode() if isinstance(body, str) else bytes(body)
 
 
 class BadRequest(Exception):
@@ -241,6 +244,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def reply_maybe_bad(self, fault, document):
         if fault and fault.mode == 'badjson':
             return self.reply(200, body=b'<html>this is not JSON</html>')
+        if fault and fault.mode == 'reply':
+            return self.reply(200, body=fault.body)
         return self.reply(200, document)
 
     def handle_control(self, method, path, body):
@@ -325,9 +330,9 @@ class FakeCloudShark:
 
     # What tests look at and change
 
-    def inject(self, mode, count=1, seconds=0.0, match=None):
+    def inject(self, mode, count=1, seconds=0.0, match=None, body=''):
         with self._lock:
-            self._faults.append(Fault(mode, count, seconds, match))
+            self._faults.append(Fault(mode, count, seconds, match, body))
 
     def reset(self):
         with self._lock:

@@ -8,6 +8,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -342,6 +343,57 @@ class ReplaceExistingTest(UploadTestCase):
         self.assertEqual(len(self.uploads_of(path)), 2, "the old copy stays when deleting fails")
         self.assertEqual(self.list_files()[path], ("done", url))
         wait_for(lambda: "failed to delete older copy" in self.daemon.log(), 5, "the failed delete to be logged")
+
+    def wait_search_handled(self, path):
+        """Until the daemon has done what it does with the search's answer."""
+        handled = re.compile(rf"no older copy of {re.escape(os.path.basename(path))} to delete|"
+                             rf"older copy \S+ of {re.escape(os.path.basename(path))}")
+        wait_for(lambda: handled.search(self.daemon.log()), 10, "the search to be handled")
+
+    def test_search_result_without_filename_is_never_deleted(self):
+        # Someone else's capture, in a search answer that does not say its
+        # name: not ours to delete.
+        path = self.capture_one_file()
+        victim = self.server._store("victim.pcap", b"someone else's capture", "")
+        self.server.inject("reply", count=1, match="/search", body=json.dumps({"captures": [{"id": victim}]}))
+        self.server.start()
+
+        self.wait_uploaded(path)
+        self.wait_search_handled(path)
+        self.assertIn(victim, [c["id"] for c in self.server.captures()])
+        self.assertEqual([e["path"] for e in self.server.log() if "/delete/" in e["path"]], [])
+
+    def test_ids_that_escape_the_delete_path_are_never_requested(self):
+        path = self.capture_one_file()
+        name = os.path.basename(path)
+        hostile = [".", "..", "a/b", "../upload", "x" * 900_000, "a\0b", "a?b"]
+        self.server.inject("reply", count=1, match="/search",
+                           body=json.dumps({"captures": [{"id": i, "filename": name} for i in hostile]}))
+        self.server.start()
+
+        self.wait_uploaded(path)
+        self.wait_search_handled(path)
+        requests = [e["path"][:80] for e in self.server.log() if not e["path"].startswith("/__")]
+        self.assertEqual([p.rsplit("/", 1)[-1] for p in requests], ["upload", "search"], requests)
+        self.assertIn(f"the search for {name} returned {len(hostile)} invalid capture ids, ignored",
+                      self.daemon.log())
+
+
+class HostileServerTest(UploadTestCase):
+    """A server that answers what it likes (issue 8, item 15): an id never
+    escapes its URL or bloats the signal and uploads.json."""
+
+    def test_hostile_capture_id_is_refused(self):
+        # 900 kB of id, then a sane answer.
+        self.server.inject("reply", count=1, match="/upload",
+                           body=json.dumps({"id": "x" * 900_000, "filename": "x.pcap"}))
+        path = self.capture_one_file()
+
+        url = self.wait_uploaded(path)
+        details = [s[4] for s in self.upload_finished(path)]
+        self.assertEqual(details, ["invalid capture id in response", url], [d[:80] for d in details])
+        self.assertEqual(self.queue_entry(path)["remote"], url)
+        self.assertLess(os.path.getsize(os.path.join(self.state_dir, "uploads.json")), 10_000)
 
 
 class SecretTest(UploadTestCase):
