@@ -425,6 +425,8 @@ static char *request_failure(CloudsharkJob *j, CURLcode result) {
 
         if (result == CURLE_WRITE_ERROR && j->response.too_large)
                 return strdup("response too large");
+        if (curl_response_header_too_large(&j->response, result))
+                return strdup("response header too large");
         if (result != CURLE_OK)
                 return upload_target_describe_failure(j->target, j->easy, result, j->errbuf);
 

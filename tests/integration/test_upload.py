@@ -380,8 +380,9 @@ class ReplaceExistingTest(UploadTestCase):
 
 
 class HostileServerTest(UploadTestCase):
-    """A server that answers what it likes (issue 8, item 15): an id never
-    escapes its URL or bloats the signal and uploads.json."""
+    """A server that answers what it likes (issue 8, items 15 and 17): an id
+    never escapes its URL or bloats the signal and uploads.json, and an
+    oversized header is named as such."""
 
     def test_hostile_capture_id_is_refused(self):
         # 900 kB of id, then a sane answer.
@@ -394,6 +395,14 @@ class HostileServerTest(UploadTestCase):
         self.assertEqual(details, ["invalid capture id in response", url], [d[:80] for d in details])
         self.assertEqual(self.queue_entry(path)["remote"], url)
         self.assertLess(os.path.getsize(os.path.join(self.state_dir, "uploads.json")), 10_000)
+
+    def test_huge_response_header_is_named(self):
+        self.server.inject("bigheader", count=1, match="/upload")
+        path = self.capture_one_file()
+
+        url = self.wait_uploaded(path)
+        details = [s[4] for s in self.upload_finished(path)]
+        self.assertEqual(details, ["response header too large", url])
 
 
 class SecretTest(UploadTestCase):
