@@ -11,6 +11,7 @@
 
 #include "capture-files.h"
 #include "pcap-file.h"
+#include "test-dir.h"
 
 /* A pcap global header (microsecond magic, little endian, Ethernet). */
 static void append_header(GByteArray *b, guint32 magic) {
@@ -202,7 +203,7 @@ typedef struct Leftover {
 static void leftover_init(Leftover *l) {
         g_autoptr(GByteArray) b = g_byte_array_new();
 
-        l->root = g_dir_make_tmp("test-leftover-XXXXXX", NULL);
+        l->root = test_dir_new("test-leftover-XXXXXX");
         l->directory = g_build_filename(l->root, "lo", NULL);
         l->live = g_build_filename(l->directory, LIVE, NULL);
         l->victim = g_build_filename(l->root, "victim", NULL);
@@ -219,10 +220,7 @@ static void leftover_init(Leftover *l) {
 }
 
 static void leftover_done(Leftover *l) {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", l->root);
-
-        g_assert_cmpint(system(cmd), ==, 0);
-        g_free(l->root);
+        test_dir_remove(l->root);
         g_free(l->directory);
         g_free(l->live);
         g_free(l->victim);
