@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloudshark.h"
@@ -251,6 +253,7 @@ struct CloudsharkJob {
         CurlEvent *curl;
         UploadTarget *target;     /* private copy */
         char *path;
+        int fd;                   /* the file, opened once: what is sent */
         char *filename;           /* base name: what CloudShark calls it */
         char *id;                 /* of the new capture */
         char **old_ids;           /* ReplaceExisting: copies to delete */
@@ -288,6 +291,7 @@ CloudsharkJob *cloudshark_job_free(CloudsharkJob *j) {
         job_end_request(j);
         upload_target_free(j->target);
         free(j->path);
+        closep(&j->fd);
         free(j->filename);
         free(j->id);
         strv_free(j->old_ids);
@@ -359,10 +363,45 @@ static int add_text_part(curl_mime *mime, const char *name, const char *value) {
         return 0;
 }
 
+static size_t read_file(char *buffer, size_t size, size_t n, void *userdata) {
+        CloudsharkJob *j = userdata;
+        ssize_t k = read(j->fd, buffer, size * n);
+
+        return k < 0 ? CURL_READFUNC_ABORT : (size_t) k;
+}
+
+static int seek_file(void *userdata, curl_off_t offset, int origin) {
+        CloudsharkJob *j = userdata;
+
+        return lseek(j->fd, (off_t) offset, origin) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
+}
+
+/* The capture directory belongs to the tcpdump user, who may swap a
+ * finished file for a symbolic link to a file only the daemon can read:
+ * what is sent is the regular file the name holds, never followed. */
+static int open_capture_file(CloudsharkJob *j, curl_off_t *ret_size) {
+        struct stat st;
+
+        j->fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (j->fd < 0 && errno == ELOOP)
+                return log_job(j, LOG_WARNING, ELOOP, "%s is a symbolic link, not a capture file: not uploaded.",
+                               j->path);
+        if (j->fd < 0)
+                return -errno;
+        if (fstat(j->fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return log_job(j, LOG_WARNING, S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
+                               "%s is not a regular file: not uploaded.", j->path);
+        *ret_size = (curl_off_t) st.st_size;
+        return 0;
+}
+
 static int job_start_upload(CloudsharkJob *j) {
         _cleanup_(freep) char *url = NULL, *log_url = NULL;
         const UploadTarget *t = j->target;
         curl_mimepart *part;
+        curl_off_t size = 0;
         CURLcode c;
         int r;
 
@@ -373,13 +412,17 @@ static int job_start_upload(CloudsharkJob *j) {
         if (!j->mime)
                 return -ENOMEM;
 
+        r = open_capture_file(j, &size);
+        if (r < 0)
+                return r;
+
         /* Streamed from disk while sending: memory does not grow with the file. */
         part = curl_mime_addpart(j->mime);
         if (!part)
                 return -ENOMEM;
         c = curl_mime_name(part, "file");
         if (c == CURLE_OK)
-                c = curl_mime_filedata(part, j->path);
+                c = curl_mime_data_cb(part, size, read_file, seek_file, NULL, j);
         if (c == CURLE_OK)
                 c = curl_mime_filename(part, j->filename);
         if (c == CURLE_OK)
@@ -553,6 +596,7 @@ int cloudshark_job_start(CloudsharkJob **ret, CurlEvent *curl, const UploadTarge
                 return -ENOMEM;
 
         j->curl = curl;
+        j->fd = -EBADF;
         j->uploaded = uploaded;
         j->finished = finished;
         j->userdata = userdata;

@@ -405,6 +405,30 @@ class HostileServerTest(UploadTestCase):
         self.assertEqual(details, ["response header too large", url])
 
 
+class HostileDirectoryTest(UploadTestCase):
+    """The capture directory belongs to the tcpdump user: a finished file
+    it swaps for a symbolic link to a file only root can read is not what
+    gets uploaded."""
+
+    server_starts = False
+
+    def test_finished_file_swapped_for_a_symlink_is_not_uploaded(self):
+        path = self.capture_one_file()   # pending: the server is down
+        secret = os.path.join(self.root, "secret")
+        with open(secret, "wb") as f:
+            f.write(b"root:$y$j9T$not-for-cloudshark:19000:0:99999:7:::\n")
+        os.chmod(secret, 0o600)
+        os.unlink(path)
+        os.symlink(secret, path)
+        self.server.start()
+
+        refused = f"{path} is a symbolic link, not a capture file: not uploaded."
+        wait_for(lambda: refused in self.daemon.log() or self.upload_requests(), 15,
+                 "the link to be refused (or followed)")
+        self.assertEqual([c for c in self.server.captures() if c["sha256"] == sha256(secret)], [])
+        self.assertEqual(self.upload_requests(), [])
+
+
 class SecretTest(UploadTestCase):
     target_options = {"Timeout": "1"}
 
