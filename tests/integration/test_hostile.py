@@ -10,11 +10,15 @@ directories, /, /tmp; no file "x" anywhere a shell would have created it;
 and the daemon still answers afterwards. test_validation.py covers the
 ordinary refusals; this file goes after the injections."""
 
+import ctypes
 import os
+import select
 import stat
 import struct
 import sys
+import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -201,6 +205,58 @@ LEFTOVER_PCAP = (struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1)
                  + struct.pack("<IIII", 1, 0, 4, 4) + b"\0\0\0\0" + b"fifteen junk by")
 
 
+class SwapOnRead:
+    """Holds the first read of `path` (a fanotify permission event, which
+    needs CAP_SYS_ADMIN) until `path` has been replaced by a symbolic link
+    to `target`: the race of a leftover swapped in the middle of its repair,
+    made deterministic. Every later read is let through at once."""
+
+    FAN_CLASS_CONTENT, FAN_CLOEXEC, FAN_MARK_ADD, FAN_ACCESS_PERM, FAN_ALLOW = 0x4, 0x1, 0x1, 0x20000, 0x1
+    AT_FDCWD = -100
+    EVENT = struct.Struct("IBBHQii")   # struct fanotify_event_metadata
+
+    def __init__(self, path, target):
+        self.path, self.target = path, target
+        self.swapped = threading.Event()
+        self.done = threading.Event()
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]
+        self.fd = libc.fanotify_init(self.FAN_CLASS_CONTENT | self.FAN_CLOEXEC, os.O_RDONLY | os.O_LARGEFILE)
+        if self.fd < 0:
+            raise unittest.SkipTest(f"fanotify_init: {os.strerror(ctypes.get_errno())}")
+        if libc.fanotify_mark(self.fd, self.FAN_MARK_ADD, self.FAN_ACCESS_PERM, self.AT_FDCWD, path.encode()) < 0:
+            os.close(self.fd)
+            raise OSError(ctypes.get_errno(), "fanotify_mark", path)
+        self.thread = threading.Thread(target=self._answer, daemon=True)
+
+    def _answer(self):
+        while not self.done.is_set():
+            if not select.select([self.fd], [], [], 0.05)[0]:
+                continue
+            data = os.read(self.fd, 4096)
+            for offset in range(0, len(data), self.EVENT.size):
+                _, _, _, _, _, event_fd, _ = self.EVENT.unpack_from(data, offset)
+                if not self.swapped.is_set():
+                    os.symlink(self.target, self.path + ".new")
+                    os.rename(self.path + ".new", self.path)
+                    self.swapped.set()
+                os.write(self.fd, struct.pack("iI", event_fd, self.FAN_ALLOW))
+                os.close(event_fd)
+
+    def wait(self, timeout=10):
+        if not self.swapped.wait(timeout):
+            raise AssertionError(f"nothing read {self.path} within {timeout}s")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+        os.close(self.fd)   # what is still held is let through
+
+
 class HostileLeftoverTest(harness.CapturedTestCase):
     """The capture directory belongs to the tcpdump user: what it leaves
     under a live name (issue 8, items 13, 14, 17) is finished only if it is
@@ -233,6 +289,32 @@ class HostileLeftoverTest(harness.CapturedTestCase):
         self.assertNotIn("File descriptor in bad state", log)
         self.assertFalse(os.path.lexists(os.path.join(self.directory, live)))
         self.assertTrue(os.path.lexists(os.path.join(self.directory, ".refused" + live)))
+
+    def test_leftover_swapped_for_a_symlink_mid_walk_changes_nothing_outside(self):
+        # While the daemon's walk waits for the leftover's data (held by a
+        # fanotify permission event), the name becomes a symbolic link to a
+        # file of root's, as the tcpdump user could make it.
+        victim = os.path.join(self.root, "shadow")
+        with open(victim, "wb") as f:
+            f.write(b"root:$y$j9T$hostile:19000:0:99999:7:::\n" * 4)
+        os.chmod(victim, 0o600)
+        with open(victim, "rb") as f:
+            before = f.read()
+        live = os.path.join(self.directory, ".live-lo-95.pcap0")
+        with open(live, "wb") as f:
+            f.write(LEFTOVER_PCAP)
+
+        with SwapOnRead(live, victim) as swap:
+            self.daemon.start()
+            swap.wait()
+
+        with open(victim, "rb") as f:
+            self.assertEqual(f.read(), before, "root's file was cut")
+        self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o600, "root's file was chmodded")
+        for name in os.listdir(self.directory):
+            self.assertFalse(os.path.islink(os.path.join(self.directory, name)) and name.startswith("pcap-"), name)
+        self.assertTrue(os.path.islink(os.path.join(self.directory, ".refused.live-lo-95.pcap0")))
+        self.assertIn(".live-lo-95.pcap0 was swapped for another file while it was being finished", self.daemon.log())
 
     def test_hard_linked_leftover_is_refused_once(self):
         victim = os.path.join(self.root, "victim.txt")
