@@ -212,12 +212,14 @@ int capture_file_finish(const char *directory, const char *interface, const char
          * for a symbolic link meanwhile changes nothing outside the
          * directory. Non-blocking, so that a FIFO does not hang the daemon.
          * Opened for writing, its close raises an event of its own: it is
-         * closed only after the live name is gone. */
+         * closed only after the live name is gone, renamed to its finished
+         * name or moved aside, so that the event never comes back here. */
         fd = openat(dir_fd, live_name, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) {
-                refusal = open_refusal(dir_fd, live_name, errno);
+                r = -errno;
+                refusal = open_refusal(dir_fd, live_name, -r);
                 if (!refusal)
-                        return -errno;
+                        return r;
                 return refuse_leftover(dir_fd, &l, live_name, "is %s, not a capture file", refusal);
         }
         if (fstat(fd, &st) < 0)
@@ -266,7 +268,11 @@ int capture_file_finish(const char *directory, const char *interface, const char
                 if (renameat2(dir_fd, live_name, dir_fd, name, RENAME_NOREPLACE) < 0) {
                         if (errno == EEXIST)
                                 continue;
-                        return -errno;
+                        if (errno == ENOENT)
+                                return -ENOENT;
+                        r = -errno;
+                        return refuse_leftover(dir_fd, &l, live_name, "cannot be renamed to its finished name (%s)",
+                                               strerror(-r));
                 }
 
                 /* The name may have been swapped after the open: what now
@@ -281,7 +287,7 @@ int capture_file_finish(const char *directory, const char *interface, const char
                 *ret_completed_at = now_usec(CLOCK_REALTIME);
                 return 0;
         }
-        return -EEXIST;
+        return refuse_leftover(dir_fd, &l, live_name, "has no free finished name");
 }
 
 /* ---- Per capture -------------------------------------------------------------------- */
