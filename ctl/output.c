@@ -6,6 +6,7 @@
 
 #include "output.h"
 
+_printf_(1, 0)
 static void log_errorv(const char *format, va_list ap) {
         /* Whatever went to stdout so far goes first, so that the error line follows it. */
         fflush(stdout);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #define FINISHED_PREFIX "pcap-"
 #define FINISHED_SUFFIX ".pcap"
+#define REFUSED_PREFIX ".refused"
 
 /* ---- FileIndex ------------------------------------------------------------------------- */
 
@@ -108,39 +110,136 @@ static int format_finished_name(const char *interface, uint64_t usec, char **ret
 
 /* When tcpdump created the file: its birth time where the file system
  * keeps one, else now. */
-static uint64_t file_birth_usec(int dir_fd, const char *name) {
+static uint64_t file_birth_usec(int fd) {
         struct statx stx;
 
-        if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME))
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME))
                 return (uint64_t) stx.stx_btime.tv_sec * 1000000ULL + stx.stx_btime.tv_nsec / 1000;
         return now_usec(CLOCK_REALTIME);
 }
 
+/* Names a leftover in the log. */
+typedef struct Leftover {
+        const char *directory, *interface, *live_name;
+} Leftover;
+
+static const char *file_type_name(mode_t mode) {
+        switch (mode & S_IFMT) {
+        case S_IFLNK:
+                return "a symbolic link";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFDIR:
+                return "a directory";
+        case S_IFSOCK:
+                return "a socket";
+        case S_IFCHR:
+        case S_IFBLK:
+                return "a device node";
+        default:
+                return "not a regular file";
+        }
+}
+
+/* The capture directory belongs to the tcpdump user: what lies there under
+ * a live name may be anything. What cannot be finished is moved aside, as
+ * .refused<live name>, a name no scan matches: it is reported once, and
+ * nothing in it is read, changed or deleted. Always -EPERM. */
+_printf_(4, 5)
+static int refuse_leftover(int dir_fd, const Leftover *l, const char *name, const char *format, ...) {
+        char why[256];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(why, sizeof(why), format, ap);
+        va_end(ap);
+
+        for (unsigned attempt = 0; attempt < 100; attempt++) {
+                _cleanup_(freep) char *aside = NULL;
+                int r = attempt == 0 ? asprintf(&aside, REFUSED_PREFIX "%s", l->live_name) :
+                                       asprintf(&aside, REFUSED_PREFIX "%s.%u", l->live_name, attempt);
+
+                if (r < 0)
+                        return log_oom(), -EPERM;
+                if (renameat2(dir_fd, name, dir_fd, aside, RENAME_NOREPLACE) < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        break;
+                }
+                log_capture(LOG_WARNING, 0, l->interface, "%s: %s/%s %s: left it alone, as %s.",
+                            l->interface, l->directory, l->live_name, why, aside);
+                return -EPERM;
+        }
+        log_capture(LOG_ERR, errno, l->interface, "%s: %s/%s %s: left it alone, but cannot move it aside: %m",
+                    l->interface, l->directory, l->live_name, why);
+        return -EPERM;
+}
+
+/* Why a live name that open() refused cannot be finished; NULL for an error
+ * that says nothing about the file (it is then tried again later). */
+static const char *open_refusal(int dir_fd, const char *live_name, int error) {
+        struct stat st;
+
+        switch (error) {
+        case ELOOP:
+        case EISDIR:
+        case ENXIO:
+        case ENODEV:
+        case ETXTBSY:
+                return fstatat(dir_fd, live_name, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+                        file_type_name(st.st_mode) : "not a regular file";
+        case EPERM:
+                return "an immutable or append-only file";
+        default:
+                return NULL;
+        }
+}
+
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
                         char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
-        _cleanup_(closep) int dir_fd = -EBADF;
-        _cleanup_(freep) char *live_path = NULL;
+        _cleanup_(closep) int dir_fd = -EBADF, fd = -EBADF;
+        const Leftover l = { .directory = directory, .interface = interface, .live_name = live_name };
         uint64_t size = 0, stamp;
-        struct stat st;
+        struct stat st, renamed;
+        const char *refusal;
         int r;
 
         dir_fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
-        if (fstatat(dir_fd, live_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+
+        /* One open, and from then on only the descriptor: a name swapped
+         * for a symbolic link meanwhile changes nothing outside the
+         * directory. Non-blocking, so that a FIFO does not hang the daemon.
+         * Opened for writing, its close raises an event of its own: it is
+         * closed only after the live name is gone, renamed to its finished
+         * name or moved aside, so that the event never comes back here. */
+        fd = openat(dir_fd, live_name, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                refusal = open_refusal(dir_fd, live_name, -r);
+                if (!refusal)
+                        return r;
+                return refuse_leftover(dir_fd, &l, live_name, "is %s, not a capture file", refusal);
+        }
+        if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+                return refuse_leftover(dir_fd, &l, live_name, "is %s, not a capture file",
+                                       file_type_name(st.st_mode));
+        if (st.st_nlink > 1)
+                /* tcpdump never links its files: another name of this one,
+                 * maybe outside the directory, would change with it. */
+                return refuse_leftover(dir_fd, &l, live_name, "has %ju hard links, a capture file one",
+                                       (uintmax_t) st.st_nlink);
         size = (uint64_t) st.st_size;
 
         {
                 bool truncated = false;
 
-                if (asprintf(&live_path, "%s/%s", directory, live_name) < 0)
-                        return -ENOMEM;
-                r = pcap_file_repair(live_path, &size, &truncated);
+                r = pcap_file_repair(fd, &size, &truncated);
                 if (r < 0)
-                        return r;
+                        return refuse_leftover(dir_fd, &l, live_name, "cannot be repaired (%s)", strerror(-r));
                 if (r == 0) {
                         /* Nothing was ever written to it: nothing to keep. */
                         (void) unlinkat(dir_fd, live_name, 0);
@@ -156,10 +255,10 @@ int capture_file_finish(const char *directory, const char *interface, const char
         /* Only when it differs: not root, the unit's system call filter
          * forbids chown(), and tcpdump made it with the daemon's group. */
         if (st.st_gid != group)
-                (void) fchownat(dir_fd, live_name, (uid_t) -1, group, AT_SYMLINK_NOFOLLOW);
-        (void) fchmodat(dir_fd, live_name, 0640, 0);
+                (void) fchown(fd, (uid_t) -1, group);
+        (void) fchmod(fd, 0640);
 
-        stamp = file_birth_usec(dir_fd, live_name);
+        stamp = file_birth_usec(fd);
         for (unsigned attempt = 0; attempt < 1000; attempt++, stamp++) {
                 _cleanup_(freep) char *name = NULL;
 
@@ -171,15 +270,26 @@ int capture_file_finish(const char *directory, const char *interface, const char
                 if (renameat2(dir_fd, live_name, dir_fd, name, RENAME_NOREPLACE) < 0) {
                         if (errno == EEXIST)
                                 continue;
-                        return -errno;
+                        if (errno == ENOENT)
+                                return -ENOENT;
+                        r = -errno;
+                        return refuse_leftover(dir_fd, &l, live_name, "cannot be renamed to its finished name (%s)",
+                                               strerror(-r));
                 }
+
+                /* The name may have been swapped after the open: what now
+                 * has the finished name must be the file repaired. */
+                if (fstatat(dir_fd, name, &renamed, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    renamed.st_dev != st.st_dev || renamed.st_ino != st.st_ino)
+                        return refuse_leftover(dir_fd, &l, name, "was swapped for another file while it was "
+                                               "being finished");
 
                 *ret_name = TAKE_PTR(name);
                 *ret_size = size;
                 *ret_completed_at = now_usec(CLOCK_REALTIME);
                 return 0;
         }
-        return -EEXIST;
+        return refuse_leftover(dir_fd, &l, live_name, "has no free finished name");
 }
 
 /* ---- Per capture -------------------------------------------------------------------- */
@@ -239,6 +349,8 @@ static void finish_one(Capture *c, const char *live_name) {
         r = capture_file_finish(c->directory, c->interface, live_name, c->file_group, &name, &size, &completed_at);
         if (r == -ENOENT)
                 return;   /* finished already (a late event for it) */
+        if (r == -EPERM)
+                return;   /* not a capture file: said so, and moved it aside */
         if (r == -ENODATA) {
                 log_capture(LOG_INFO, 0, c->interface, "%s: removed %s, which tcpdump never wrote to.",
                             c->interface, live_name);

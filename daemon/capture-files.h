@@ -40,7 +40,10 @@ bool capture_file_name_is_live(const char *name, const char *interface);
 /* Renames a closed live file to its finished name, mode 0640, group
  * group. First cuts a partial last record (left by a killed tcpdump or a
  * full disk: a close does not say which) and deletes a file that holds no
- * pcap header at all (-ENODATA). */
+ * pcap header at all (-ENODATA). What is not a regular file of one link
+ * (a symbolic link, a FIFO, a directory, a hard link), or is swapped while
+ * it is finished, is logged once and moved aside as .refused<live name>,
+ * untouched (-EPERM). */
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
                         char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at);
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloudshark.h"
@@ -12,6 +14,11 @@
 
 /* Answers are small JSON documents; anything bigger is not CloudShark. */
 #define RESPONSE_MAX (1024 * 1024)
+
+static bool is_unreserved(char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '.' || c == '_' || c == '~';
+}
 
 /* RFC 3986: everything but the unreserved characters is encoded. */
 static char *percent_encode(const char *s) {
@@ -25,8 +32,7 @@ static char *percent_encode(const char *s) {
         for (p = encoded; *s; s++) {
                 unsigned char c = *s;
 
-                if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~')
+                if (is_unreserved((char) c))
                         *p++ = c;
                 else {
                         *p++ = '%';
@@ -130,32 +136,55 @@ static int parse_json_object(const char *body, size_t size, json_object **ret, c
         return 0;
 }
 
-/* An id is a non-empty string or an integer. */
-static const char *id_of(json_object *capture) {
+bool cloudshark_id_is_valid(const char *id, size_t length) {
+        if (length == 0 || length > CLOUDSHARK_ID_MAX)
+                return false;
+        /* libcurl removes dot segments: delete/.. would be the API root. */
+        if ((length == 1 && id[0] == '.') || (length == 2 && id[0] == '.' && id[1] == '.'))
+                return false;
+        for (size_t i = 0; i < length; i++)
+                if (!is_unreserved(id[i]))
+                        return false;
+        return true;
+}
+
+/* A capture's id: a string or an integer, which goes into URLs, a D-Bus
+ * signal and uploads.json, so only a short one of URL-safe characters.
+ * Returns 0, -ENOENT if there is none, -EINVAL if it is not one of those. */
+static int id_of(json_object *capture, const char **ret) {
         json_object *id;
         const char *s;
 
         if (!json_object_is_type(capture, json_type_object) ||
             !json_object_object_get_ex(capture, "id", &id))
-                return NULL;
+                return -ENOENT;
         if (!json_object_is_type(id, json_type_string) && !json_object_is_type(id, json_type_int))
-                return NULL;
+                return -ENOENT;
 
         s = json_object_get_string(id);
-        return s && s[0] ? s : NULL;
+        if (!s || !s[0])
+                return -ENOENT;
+        /* The length, not strlen(): a JSON string may hold a NUL. */
+        if (!cloudshark_id_is_valid(s, json_object_is_type(id, json_type_string) ?
+                                               (size_t) json_object_get_string_len(id) : strlen(s)))
+                return -EINVAL;
+        *ret = s;
+        return 0;
 }
 
 int cloudshark_parse_upload_response(const char *body, size_t size, char **ret_id, char **ret_error) {
         _cleanup_(json_object_putp) json_object *o = NULL;
-        const char *id;
+        const char *id = NULL;
         int r;
 
         r = parse_json_object(body, size, &o, ret_error);
         if (r < 0)
                 return r;
 
-        id = id_of(o);
-        if (!id)
+        r = id_of(o, &id);
+        if (r == -EINVAL)
+                return set_error(ret_error, "invalid capture id in response");
+        if (r < 0)
                 return set_error(ret_error, "no capture id in response");
 
         *ret_id = strdup(id);
@@ -163,11 +192,11 @@ int cloudshark_parse_upload_response(const char *body, size_t size, char **ret_i
 }
 
 int cloudshark_parse_search_response(const char *body, size_t size, const char *filename, const char *keep_id,
-                                     char ***ret_ids, char **ret_error) {
+                                     char ***ret_ids, size_t *ret_invalid, char **ret_error) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         json_object *captures;
         char **ids;
-        size_t n, k = 0;
+        size_t n, k = 0, invalid = 0;
         int r;
 
         r = parse_json_object(body, size, &o, ret_error);
@@ -185,11 +214,18 @@ int cloudshark_parse_search_response(const char *body, size_t size, const char *
 
         for (size_t i = 0; i < n; i++) {
                 json_object *capture = json_object_array_get_idx(captures, i), *name;
-                const char *id = id_of(capture);
+                const char *id = NULL;
 
-                if (!id || streq_ptr(id, keep_id))
+                r = id_of(capture, &id);
+                if (r == -EINVAL)
+                        invalid++;
+                if (r < 0 || streq_ptr(id, keep_id))
                         continue;
-                if (json_object_object_get_ex(capture, "filename", &name) &&
+                /* Deleted only what says it has the name: a server's search
+                 * is not trusted to have matched. */
+                if (!json_object_object_get_ex(capture, "filename", &name) ||
+                    !json_object_is_type(name, json_type_string) ||
+                    (size_t) json_object_get_string_len(name) != strlen(filename) ||
                     !streq_ptr(json_object_get_string(name), filename))
                         continue;
 
@@ -202,6 +238,8 @@ int cloudshark_parse_search_response(const char *body, size_t size, const char *
         }
 
         *ret_ids = ids;
+        if (ret_invalid)
+                *ret_invalid = invalid;
         return 0;
 }
 
@@ -215,6 +253,7 @@ struct CloudsharkJob {
         CurlEvent *curl;
         UploadTarget *target;     /* private copy */
         char *path;
+        int fd;                   /* the file, opened once: what is sent */
         char *filename;           /* base name: what CloudShark calls it */
         char *id;                 /* of the new capture */
         char **old_ids;           /* ReplaceExisting: copies to delete */
@@ -252,6 +291,7 @@ CloudsharkJob *cloudshark_job_free(CloudsharkJob *j) {
         job_end_request(j);
         upload_target_free(j->target);
         free(j->path);
+        closep(&j->fd);
         free(j->filename);
         free(j->id);
         strv_free(j->old_ids);
@@ -323,10 +363,45 @@ static int add_text_part(curl_mime *mime, const char *name, const char *value) {
         return 0;
 }
 
+static size_t read_file(char *buffer, size_t size, size_t n, void *userdata) {
+        CloudsharkJob *j = userdata;
+        ssize_t k = read(j->fd, buffer, size * n);
+
+        return k < 0 ? CURL_READFUNC_ABORT : (size_t) k;
+}
+
+static int seek_file(void *userdata, curl_off_t offset, int origin) {
+        CloudsharkJob *j = userdata;
+
+        return lseek(j->fd, (off_t) offset, origin) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
+}
+
+/* The capture directory belongs to the tcpdump user, who may swap a
+ * finished file for a symbolic link to a file only the daemon can read:
+ * what is sent is the regular file the name holds, never followed. */
+static int open_capture_file(CloudsharkJob *j, curl_off_t *ret_size) {
+        struct stat st;
+
+        j->fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (j->fd < 0 && errno == ELOOP)
+                return log_job(j, LOG_WARNING, ELOOP, "%s is a symbolic link, not a capture file: not uploaded.",
+                               j->path);
+        if (j->fd < 0)
+                return -errno;
+        if (fstat(j->fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return log_job(j, LOG_WARNING, S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
+                               "%s is not a regular file: not uploaded.", j->path);
+        *ret_size = (curl_off_t) st.st_size;
+        return 0;
+}
+
 static int job_start_upload(CloudsharkJob *j) {
         _cleanup_(freep) char *url = NULL, *log_url = NULL;
         const UploadTarget *t = j->target;
         curl_mimepart *part;
+        curl_off_t size = 0;
         CURLcode c;
         int r;
 
@@ -337,13 +412,17 @@ static int job_start_upload(CloudsharkJob *j) {
         if (!j->mime)
                 return -ENOMEM;
 
+        r = open_capture_file(j, &size);
+        if (r < 0)
+                return r;
+
         /* Streamed from disk while sending: memory does not grow with the file. */
         part = curl_mime_addpart(j->mime);
         if (!part)
                 return -ENOMEM;
         c = curl_mime_name(part, "file");
         if (c == CURLE_OK)
-                c = curl_mime_filedata(part, j->path);
+                c = curl_mime_data_cb(part, size, read_file, seek_file, NULL, j);
         if (c == CURLE_OK)
                 c = curl_mime_filename(part, j->filename);
         if (c == CURLE_OK)
@@ -389,6 +468,8 @@ static char *request_failure(CloudsharkJob *j, CURLcode result) {
 
         if (result == CURLE_WRITE_ERROR && j->response.too_large)
                 return strdup("response too large");
+        if (curl_response_header_too_large(&j->response, result))
+                return strdup("response header too large");
         if (result != CURLE_OK)
                 return upload_target_describe_failure(j->target, j->easy, result, j->errbuf);
 
@@ -417,6 +498,7 @@ static int job_continue_replace(CloudsharkJob *j, const char *failure) {
 
         case STEP_SEARCH: {
                 _cleanup_(freep) char *error = NULL;
+                size_t invalid = 0;
 
                 if (failure) {
                         log_job(j, LOG_WARNING, 0, "Upload target %s: searching for older copies of %s failed, keeping them: %s",
@@ -424,12 +506,17 @@ static int job_continue_replace(CloudsharkJob *j, const char *failure) {
                         return 0;
                 }
                 r = cloudshark_parse_search_response(j->response.data, j->response.size, j->filename, j->id,
-                                                     &j->old_ids, &error);
+                                                     &j->old_ids, &invalid, &error);
                 if (r < 0) {
                         log_job(j, LOG_WARNING, 0, "Upload target %s: searching for older copies of %s failed, keeping them: %s",
                                 name, j->filename, error ? error : strerror(-r));
                         return 0;
                 }
+                if (invalid > 0)
+                        log_job(j, LOG_WARNING, 0, "Upload target %s: the search for %s returned %zu invalid capture "
+                                "id%s, ignored.", name, j->filename, invalid, invalid == 1 ? "" : "s");
+                if (!j->old_ids[0])
+                        log_job(j, LOG_INFO, 0, "Upload target %s: no older copy of %s to delete.", name, j->filename);
                 break;
         }
 
@@ -509,6 +596,7 @@ int cloudshark_job_start(CloudsharkJob **ret, CurlEvent *curl, const UploadTarge
                 return -ENOMEM;
 
         j->curl = curl;
+        j->fd = -EBADF;
         j->uploaded = uploaded;
         j->finished = finished;
         j->userdata = userdata;

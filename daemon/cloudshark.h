@@ -24,17 +24,23 @@ char *cloudshark_search_url(const char *base, const char *token, const char *fil
 char *cloudshark_delete_url(const char *base, const char *token, const char *id);
 char *cloudshark_capture_url(const char *base, const char *id);
 
+/* A capture id from the server goes into URLs, a D-Bus signal and
+ * uploads.json: it is at most this long, of RFC 3986 unreserved characters
+ * only, and neither "." nor "..". */
+#define CLOUDSHARK_ID_MAX 256
+bool cloudshark_id_is_valid(const char *id, size_t length);
+
 /* Reads {"id": ..., "filename": ...}; the id may be a string or a number.
  * On failure returns -EBADMSG and *ret_error says why. */
 int cloudshark_parse_upload_response(const char *body, size_t size, char **ret_id, char **ret_error);
 
 /* Reads {"captures": [{"id": ..., "filename": ...}, ...]} and returns the
- * NULL-terminated ids of the captures named filename, except keep_id. A
- * capture without "filename" is trusted to match (the server searched by
- * name); one with a different name is not ours to delete. Free with
+ * NULL-terminated ids of the captures named filename, except keep_id. Only
+ * a capture whose "filename" is there and equal is ours to delete; one
+ * with an invalid id is skipped and counted in *ret_invalid. Free with
  * strv_free(). */
 int cloudshark_parse_search_response(const char *body, size_t size, const char *filename, const char *keep_id,
-                                     char ***ret_ids, char **ret_error);
+                                     char ***ret_ids, size_t *ret_invalid, char **ret_error);
 
 /* One file's upload to a CloudShark target: the upload, then with
  * ReplaceExisting=yes the search for older copies and their deletion. */

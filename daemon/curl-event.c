@@ -307,14 +307,37 @@ static size_t on_response_data(char *data, size_t size, size_t nmemb, void *user
         return n;
 }
 
+/* Each header line, the status line first; a blank line ends the headers
+ * of a response (an interim 100 Continue has its own). */
+static size_t on_response_header(char *data, size_t size, size_t nmemb, void *userdata) {
+        CurlResponse *response = userdata;
+        size_t n = size * nmemb;
+
+        response->headers_done = n == 0 || data[0] == '\r' || data[0] == '\n';
+        return n;
+}
+
 int curl_response_attach(CurlResponse *response, CURL *easy, size_t max_size) {
         curl_response_done(response);
         response->max_size = max_size;
 
         if (curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_response_data) != CURLE_OK ||
-            curl_easy_setopt(easy, CURLOPT_WRITEDATA, response) != CURLE_OK)
+            curl_easy_setopt(easy, CURLOPT_WRITEDATA, response) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_response_header) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_HEADERDATA, response) != CURLE_OK)
                 return -EIO;
         return 0;
+}
+
+bool curl_response_header_too_large(const CurlResponse *response, CURLcode result) {
+        /* curl has no code of its own for a header line longer than it
+         * buffers (CURL_MAX_HTTP_HEADER) before 8.6: it says out of memory. */
+        bool too_large = result == CURLE_OUT_OF_MEMORY;
+
+#if LIBCURL_VERSION_NUM >= 0x080600
+        too_large = too_large || result == CURLE_TOO_LARGE;
+#endif
+        return too_large && !response->headers_done;
 }
 
 void curl_response_done(CurlResponse *response) {

@@ -39,7 +39,11 @@ typedef struct CurlResponse {
         size_t size;
         size_t max_size;
         bool too_large;
+        bool headers_done;       /* the blank line after the headers came */
 } CurlResponse;
 
 int curl_response_attach(CurlResponse *response, CURL *easy, size_t max_size);
 void curl_response_done(CurlResponse *response);
+/* Whether a transfer that ended with result failed on a response header
+ * too large for curl (which then reports it as out of memory). */
+bool curl_response_header_too_large(const CurlResponse *response, CURLcode result);

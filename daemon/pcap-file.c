@@ -53,8 +53,7 @@ size_t pcap_valid_length(const uint8_t *data, size_t size) {
 }
 
 /* Walks the record headers with one fixed buffer: memory does not grow
- * with the file, and the file is opened for reading only, so checking it
- * raises no close-after-write event of its own. */
+ * with the file. */
 static int valid_length_of_fd(int fd, uint64_t size, uint64_t *ret) {
         static uint8_t buffer[PCAP_WALK_BUFFER];
         uint64_t offset = 0, base = 0;   /* file offset of buffer[0] */
@@ -116,15 +115,11 @@ static int valid_length_of_fd(int fd, uint64_t size, uint64_t *ret) {
         return 0;
 }
 
-int pcap_file_repair(const char *path, uint64_t *ret_size, bool *ret_truncated) {
-        _cleanup_(closep) int fd = -EBADF;
+int pcap_file_repair(int fd, uint64_t *ret_size, bool *ret_truncated) {
         struct stat st;
         uint64_t valid = 0;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))
@@ -138,7 +133,7 @@ int pcap_file_repair(const char *path, uint64_t *ret_size, bool *ret_truncated) 
         if (valid == 0)
                 return 0;
 
-        if (valid < (uint64_t) st.st_size && truncate(path, (off_t) valid) < 0)
+        if (valid < (uint64_t) st.st_size && ftruncate(fd, (off_t) valid) < 0)
                 return -errno;
 
         if (ret_size)

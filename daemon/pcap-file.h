@@ -17,8 +17,10 @@
  * with a pcap header. */
 size_t pcap_valid_length(const uint8_t *data, size_t size);
 
-/* Truncates the file at path to its longest valid prefix. Returns 1 if the
- * file is a pcap (*ret_size its size afterwards, *ret_truncated whether
- * bytes were cut), 0 if it holds no pcap header at all, negative errno on
- * error. */
-int pcap_file_repair(const char *path, uint64_t *ret_size, bool *ret_truncated);
+/* Truncates the regular file open on fd (for writing) to its longest valid
+ * prefix. Only the descriptor is used: the file a name pointed to when it
+ * was opened is the one cut, whatever the name points to now. Returns 1 if
+ * the file is a pcap (*ret_size its size afterwards, *ret_truncated whether
+ * bytes were cut), 0 if it holds no pcap header at all, -EBADFD if it is
+ * not a regular file, negative errno on error. */
+int pcap_file_repair(int fd, uint64_t *ret_size, bool *ret_truncated);

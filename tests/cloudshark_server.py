@@ -11,15 +11,18 @@ Test side channel (no token needed):
 
     GET  /__log                          every request so far, as JSON
     GET  /__captures                     what is stored: id, filename, size, sha256, tags
-    POST /__fault                        {"mode": M, "count": N, "seconds": S, "match": "upload"}
+    POST /__fault                        {"mode": M, "count": N, "seconds": S, "match": "upload",
+                                          "body": B, "size": Z}
     POST /__reset                        forget the log, the captures and the faults
 
 Fault modes, each for the next N API requests (those whose path contains
 "match", if given): "500" (HTTP 500), "close" (read the request, close the
 connection without an answer), "truncate" (announce a body, send part of
 it, close), "slow" (sleep S seconds, then answer normally), "badjson"
-(HTTP 200 with a body that is not JSON). A refused connection is simulated
-by stopping the server.
+(HTTP 200 with a body that is not JSON), "reply" (do the request, then
+answer HTTP 200 with body B instead: a hostile or broken server's JSON),
+"bigheader" (HTTP 200 with one header line of Z bytes, default 2 MB). A
+refused connection is simulated by stopping the server.
 
 Use it in-process (FakeCloudShark(...).start()) or as a program:
 
@@ -47,13 +50,15 @@ import urllib.parse
 
 
 class Fault:
-    def __init__(self, mode, count=1, seconds=0.0, match=None):
-        if mode not in ('500', 'close', 'truncate', 'slow', 'badjson'):
+    def __init__(self, mode, count=1, seconds=0.0, match=None, body='', size=2 * 1024 * 1024):
+        if mode not in ('500', 'close', 'truncate', 'slow', 'badjson', 'reply', 'bigheader'):
             raise ValueError(f'unknown fault mode {mode!r}')
         self.mode = mode
         self.count = int(count)
         self.seconds = float(seconds)
         self.match = match
+        self.body = body.encode() if isinstance(body, str) else bytes(body)
+        self.size = int(size)
 
 
 class BadRequest(Exception):
@@ -125,10 +130,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get('Content-Length') or 0)
         return self.rfile.read(length) if length else b''
 
-    def reply(self, status, document=None, body=None, close=False):
+    def reply(self, status, document=None, body=None, close=False, extra_headers=None):
         if body is None:
             body = json.dumps(document if document is not None else {}).encode()
         self.send_response(status)
+        for key, value in (extra_headers or {}).items():
+            self.send_header(key, value)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(body)))
         if close:
@@ -183,6 +190,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b'{"id": "tr')
             self.wfile.flush()
             self.close_connection = True
+            return 200
+        if fault.mode == 'bigheader':
+            self.close_connection = True
+            try:
+                self.reply(200, {}, close=True, extra_headers={'X-Padding': 'x' * fault.size})
+            except (BrokenPipeError, ConnectionResetError):
+                pass   # the client gave up on the header
             return 200
         if fault.mode == 'slow':
             time.sleep(fault.seconds)
@@ -241,6 +255,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def reply_maybe_bad(self, fault, document):
         if fault and fault.mode == 'badjson':
             return self.reply(200, body=b'<html>this is not JSON</html>')
+        if fault and fault.mode == 'reply':
+            return self.reply(200, body=fault.body)
         return self.reply(200, document)
 
     def handle_control(self, method, path, body):
@@ -325,9 +341,9 @@ class FakeCloudShark:
 
     # What tests look at and change
 
-    def inject(self, mode, count=1, seconds=0.0, match=None):
+    def inject(self, mode, count=1, seconds=0.0, match=None, body='', size=2 * 1024 * 1024):
         with self._lock:
-            self._faults.append(Fault(mode, count, seconds, match))
+            self._faults.append(Fault(mode, count, seconds, match, body, size))
 
     def reset(self):
         with self._lock:

@@ -10,15 +10,23 @@ directories, /, /tmp; no file "x" anywhere a shell would have created it;
 and the daemon still answers afterwards. test_validation.py covers the
 ordinary refusals; this file goes after the injections."""
 
+import ctypes
 import os
+import select
+import stat
+import struct
 import sys
+import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (BUS_NAME, CAPTURECTL, ERROR_INVALID_ARGS, ERROR_INVALID_FILTER,  # noqa: E402
                      ERROR_NO_SUCH_CAPTURE, ERROR_NO_SUCH_INTERFACE, ERROR_NO_SUCH_UPLOAD_TARGET,
-                     MANAGER_IFACE, MANAGER_PATH, list_captures)
+                     MANAGER_IFACE, MANAGER_PATH, list_captures, start_capture, stop_capture,
+                     wait_for_state)
+from capture_helpers import list_files  # noqa: E402
 
 HOSTILE_INTERFACES = ["../x", "-zfoo", "lo;x", "lo -z /bin/sh", "x" * 5000, "", "$(touch x)",
                       "`touch x`", "lo|x", "lo\nx", "/tmp/x", "-w", "--"]
@@ -189,6 +197,162 @@ class HostileInputTest(harness.CapturedTestCase):
                 self.assertEqual(len(lines), 1, p.stderr)
                 self.assertTrue(lines[0].startswith("capturectl: "), lines[0])
                 self.assertNoSideEffect("capturectl " + " ".join(args), captures_before)
+
+
+# A pcap holding one 4-byte packet (44 bytes), then 15 bytes of junk: what a
+# killed tcpdump leaves, and what a leftover's repair would cut.
+LEFTOVER_PCAP = (struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1)
+                 + struct.pack("<IIII", 1, 0, 4, 4) + b"\0\0\0\0" + b"fifteen junk by")
+
+
+class SwapOnRead:
+    """Holds the first read of `path` (a fanotify permission event, which
+    needs CAP_SYS_ADMIN) until `path` has been replaced by a symbolic link
+    to `target`: the race of a leftover swapped in the middle of its repair,
+    made deterministic. Every later read is let through at once."""
+
+    FAN_CLASS_CONTENT, FAN_CLOEXEC, FAN_MARK_ADD, FAN_ACCESS_PERM, FAN_ALLOW = 0x4, 0x1, 0x1, 0x20000, 0x1
+    AT_FDCWD = -100
+    EVENT = struct.Struct("IBBHQii")   # struct fanotify_event_metadata
+
+    def __init__(self, path, target):
+        self.path, self.target = path, target
+        self.swapped = threading.Event()
+        self.done = threading.Event()
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]
+        self.fd = libc.fanotify_init(self.FAN_CLASS_CONTENT | self.FAN_CLOEXEC, os.O_RDONLY | os.O_LARGEFILE)
+        if self.fd < 0:
+            raise unittest.SkipTest(f"fanotify_init: {os.strerror(ctypes.get_errno())}")
+        if libc.fanotify_mark(self.fd, self.FAN_MARK_ADD, self.FAN_ACCESS_PERM, self.AT_FDCWD, path.encode()) < 0:
+            os.close(self.fd)
+            raise OSError(ctypes.get_errno(), "fanotify_mark", path)
+        self.thread = threading.Thread(target=self._answer, daemon=True)
+
+    def _answer(self):
+        while not self.done.is_set():
+            if not select.select([self.fd], [], [], 0.05)[0]:
+                continue
+            data = os.read(self.fd, 4096)
+            for offset in range(0, len(data), self.EVENT.size):
+                _, _, _, _, _, event_fd, _ = self.EVENT.unpack_from(data, offset)
+                if not self.swapped.is_set():
+                    os.symlink(self.target, self.path + ".new")
+                    os.rename(self.path + ".new", self.path)
+                    self.swapped.set()
+                os.write(self.fd, struct.pack("iI", event_fd, self.FAN_ALLOW))
+                os.close(event_fd)
+
+    def wait(self, timeout=10):
+        if not self.swapped.wait(timeout):
+            raise AssertionError(f"nothing read {self.path} within {timeout}s")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+        os.close(self.fd)   # what is still held is let through
+
+
+class HostileLeftoverTest(harness.CapturedTestCase):
+    """The capture directory belongs to the tcpdump user: what it leaves
+    under a live name (issue 8, items 13, 14, 17) is finished only if it is
+    a regular file of one link; anything else is described once, moved aside
+    and never touched, however often the capture starts and stops."""
+
+    start_daemon = False
+
+    def setUp(self):
+        super().setUp()
+        self.directory = os.path.join(self.capture_dir, "lo")
+        os.mkdir(self.directory, 0o755)
+
+    def cycle(self, times=2):
+        """Starts the daemon, then starts and stops lo `times` times, then
+        restarts the daemon: every point where leftovers are looked for."""
+        self.daemon.start()
+        for _ in range(times):
+            start_capture("lo")
+            self.wait_running("lo")
+            stop_capture("lo")
+            wait_for_state("lo", "stopped")
+        self.daemon.stop()
+        self.daemon.start()
+        self.assertDaemonAlive()
+
+    def assertRefusedOnce(self, live, what):
+        log = self.daemon.log()
+        self.assertEqual(log.count(f"{live} {what}"), 1, log)
+        self.assertNotIn("File descriptor in bad state", log)
+        self.assertFalse(os.path.lexists(os.path.join(self.directory, live)))
+        self.assertTrue(os.path.lexists(os.path.join(self.directory, ".refused" + live)))
+
+    def test_leftover_swapped_for_a_symlink_mid_walk_changes_nothing_outside(self):
+        # While the daemon's walk waits for the leftover's data (held by a
+        # fanotify permission event), the name becomes a symbolic link to a
+        # file of root's, as the tcpdump user could make it.
+        victim = os.path.join(self.root, "shadow")
+        with open(victim, "wb") as f:
+            f.write(b"root:$y$j9T$hostile:19000:0:99999:7:::\n" * 4)
+        os.chmod(victim, 0o600)
+        with open(victim, "rb") as f:
+            before = f.read()
+        live = os.path.join(self.directory, ".live-lo-95.pcap0")
+        with open(live, "wb") as f:
+            f.write(LEFTOVER_PCAP)
+
+        with SwapOnRead(live, victim) as swap:
+            self.daemon.start()
+            swap.wait()
+
+        with open(victim, "rb") as f:
+            self.assertEqual(f.read(), before, "root's file was cut")
+        self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o600, "root's file was chmodded")
+        for name in os.listdir(self.directory):
+            self.assertFalse(os.path.islink(os.path.join(self.directory, name)) and name.startswith("pcap-"), name)
+        self.assertTrue(os.path.islink(os.path.join(self.directory, ".refused.live-lo-95.pcap0")))
+        self.assertIn(".live-lo-95.pcap0 was swapped for another file while it was being finished", self.daemon.log())
+
+    def test_hard_linked_leftover_is_refused_once(self):
+        victim = os.path.join(self.root, "victim.txt")
+        with open(victim, "wb") as f:
+            f.write(LEFTOVER_PCAP)
+        os.chmod(victim, 0o600)
+        live = ".live-lo-9.pcap0"
+        os.link(victim, os.path.join(self.directory, live))
+
+        self.cycle()
+
+        st = os.stat(victim)
+        with open(victim, "rb") as f:
+            self.assertEqual(f.read(), LEFTOVER_PCAP, "the hard-linked file was changed")
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600, "the hard-linked file was chmodded")
+        listed = [path for path, *_ in list_files("lo")]
+        self.assertFalse([p for p in listed if os.stat(p).st_ino == st.st_ino], listed)
+        self.assertEqual(os.stat(os.path.join(self.directory, ".refused" + live)).st_ino, st.st_ino)
+        self.assertRefusedOnce(live, "has 2 hard links")
+
+    def test_leftovers_that_are_not_files_are_described_once(self):
+        victim = os.path.join(self.root, "victim.txt")
+        with open(victim, "wb") as f:
+            f.write(LEFTOVER_PCAP)
+        os.symlink(victim, os.path.join(self.directory, ".live-lo-91.pcap0"))
+        os.symlink(os.path.join(self.root, "nowhere"), os.path.join(self.directory, ".live-lo-92.pcap0"))
+        os.mkfifo(os.path.join(self.directory, ".live-lo-93.pcap0"))
+        os.mkdir(os.path.join(self.directory, ".live-lo-94.pcap0"))
+
+        self.cycle()
+
+        with open(victim, "rb") as f:
+            self.assertEqual(f.read(), LEFTOVER_PCAP, "the symbolic link's target was changed")
+        self.assertFalse(os.path.lexists(os.path.join(self.root, "nowhere")))
+        for live, what in ((".live-lo-91.pcap0", "is a symbolic link"), (".live-lo-92.pcap0", "is a symbolic link"),
+                           (".live-lo-93.pcap0", "is a FIFO"), (".live-lo-94.pcap0", "is a directory")):
+            with self.subTest(live=live):
+                self.assertRefusedOnce(live, what)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -342,6 +343,90 @@ class ReplaceExistingTest(UploadTestCase):
         self.assertEqual(len(self.uploads_of(path)), 2, "the old copy stays when deleting fails")
         self.assertEqual(self.list_files()[path], ("done", url))
         wait_for(lambda: "failed to delete older copy" in self.daemon.log(), 5, "the failed delete to be logged")
+
+    def wait_search_handled(self, path):
+        """Until the daemon has done what it does with the search's answer."""
+        handled = re.compile(rf"no older copy of {re.escape(os.path.basename(path))} to delete|"
+                             rf"older copy \S+ of {re.escape(os.path.basename(path))}")
+        wait_for(lambda: handled.search(self.daemon.log()), 10, "the search to be handled")
+
+    def test_search_result_without_filename_is_never_deleted(self):
+        # Someone else's capture, in a search answer that does not say its
+        # name: not ours to delete.
+        path = self.capture_one_file()
+        victim = self.server._store("victim.pcap", b"someone else's capture", "")
+        self.server.inject("reply", count=1, match="/search", body=json.dumps({"captures": [{"id": victim}]}))
+        self.server.start()
+
+        self.wait_uploaded(path)
+        self.wait_search_handled(path)
+        self.assertIn(victim, [c["id"] for c in self.server.captures()])
+        self.assertEqual([e["path"] for e in self.server.log() if "/delete/" in e["path"]], [])
+
+    def test_ids_that_escape_the_delete_path_are_never_requested(self):
+        path = self.capture_one_file()
+        name = os.path.basename(path)
+        hostile = [".", "..", "a/b", "../upload", "x" * 900_000, "a\0b", "a?b"]
+        self.server.inject("reply", count=1, match="/search",
+                           body=json.dumps({"captures": [{"id": i, "filename": name} for i in hostile]}))
+        self.server.start()
+
+        self.wait_uploaded(path)
+        self.wait_search_handled(path)
+        requests = [e["path"][:80] for e in self.server.log() if not e["path"].startswith("/__")]
+        self.assertEqual([p.rsplit("/", 1)[-1] for p in requests], ["upload", "search"], requests)
+        self.assertIn(f"the search for {name} returned {len(hostile)} invalid capture ids, ignored",
+                      self.daemon.log())
+
+
+class HostileServerTest(UploadTestCase):
+    """A server that answers what it likes (issue 8, items 15 and 17): an id
+    never escapes its URL or bloats the signal and uploads.json, and an
+    oversized header is named as such."""
+
+    def test_hostile_capture_id_is_refused(self):
+        # 900 kB of id, then a sane answer.
+        self.server.inject("reply", count=1, match="/upload",
+                           body=json.dumps({"id": "x" * 900_000, "filename": "x.pcap"}))
+        path = self.capture_one_file()
+
+        url = self.wait_uploaded(path)
+        details = [s[4] for s in self.upload_finished(path)]
+        self.assertEqual(details, ["invalid capture id in response", url], [d[:80] for d in details])
+        self.assertEqual(self.queue_entry(path)["remote"], url)
+        self.assertLess(os.path.getsize(os.path.join(self.state_dir, "uploads.json")), 10_000)
+
+    def test_huge_response_header_is_named(self):
+        self.server.inject("bigheader", count=1, match="/upload")
+        path = self.capture_one_file()
+
+        url = self.wait_uploaded(path)
+        details = [s[4] for s in self.upload_finished(path)]
+        self.assertEqual(details, ["response header too large", url])
+
+
+class HostileDirectoryTest(UploadTestCase):
+    """The capture directory belongs to the tcpdump user: a finished file
+    it swaps for a symbolic link to a file only root can read is not what
+    gets uploaded."""
+
+    server_starts = False
+
+    def test_finished_file_swapped_for_a_symlink_is_not_uploaded(self):
+        path = self.capture_one_file()   # pending: the server is down
+        secret = os.path.join(self.root, "secret")
+        with open(secret, "wb") as f:
+            f.write(b"root:$y$j9T$not-for-cloudshark:19000:0:99999:7:::\n")
+        os.chmod(secret, 0o600)
+        os.unlink(path)
+        os.symlink(secret, path)
+        self.server.start()
+
+        refused = f"{path} is a symbolic link, not a capture file: not uploaded."
+        wait_for(lambda: refused in self.daemon.log() or self.upload_requests(), 15,
+                 "the link to be refused (or followed)")
+        self.assertEqual([c for c in self.server.captures() if c["sha256"] == sha256(secret)], [])
+        self.assertEqual(self.upload_requests(), [])
 
 
 class SecretTest(UploadTestCase):

@@ -80,14 +80,19 @@ static void test_parse_upload(void) {
         assert_upload_bad("{\"id\": {\"x\": 1}}", -1, "no capture id in response");
 }
 
-static char **parse_search(const char *body, const char *filename, const char *keep_id) {
+static char **parse_search_invalid(const char *body, const char *filename, const char *keep_id, size_t *ret_invalid) {
         g_autofree char *error = NULL;
         char **ids = NULL;
 
-        g_assert_cmpint(cloudshark_parse_search_response(body, strlen(body), filename, keep_id, &ids, &error), ==, 0);
+        g_assert_cmpint(cloudshark_parse_search_response(body, strlen(body), filename, keep_id, &ids, ret_invalid,
+                                                         &error), ==, 0);
         g_assert_null(error);
         g_assert_nonnull(ids);
         return ids;
+}
+
+static char **parse_search(const char *body, const char *filename, const char *keep_id) {
+        return parse_search_invalid(body, filename, keep_id, NULL);
 }
 
 static void test_parse_search(void) {
@@ -108,10 +113,13 @@ static void test_parse_search(void) {
         g_assert_cmpstr(others[0], ==, "old1");
         g_assert_cmpstr(others[1], ==, "42");
 
-        /* Without a filename the server's search is trusted. */
-        unnamed = parse_search("{\"captures\": [{\"id\": \"a\"}, {\"id\": \"b\"}], \"total\": 2}", "x.pcap", "b");
-        g_assert_cmpuint(strv_length(unnamed), ==, 1);
-        g_assert_cmpstr(unnamed[0], ==, "a");
+        /* Without a filename (or with one that is not a string, or that
+         * only starts like it) the server's search is not trusted. */
+        unnamed = parse_search("{\"captures\": [{\"id\": \"victim\"}, {\"id\": \"b\", \"filename\": null},"
+                               "{\"id\": \"c\", \"filename\": [\"x.pcap\"]},"
+                               "{\"id\": \"d\", \"filename\": \"x.pcap\\u0000.gz\"}], \"total\": 4}",
+                               "x.pcap", "new");
+        g_assert_null(unnamed[0]);
 }
 
 static void test_parse_search_bad(void) {
@@ -130,10 +138,53 @@ static void test_parse_search_bad(void) {
                 char **ids = NULL;
 
                 g_assert_cmpint(cloudshark_parse_search_response(cases[i].body, strlen(cases[i].body),
-                                                                 "x.pcap", "new", &ids, &error), ==, -EBADMSG);
+                                                                 "x.pcap", "new", &ids, NULL, &error), ==, -EBADMSG);
                 g_assert_null(ids);
                 g_assert_cmpstr(error, ==, cases[i].error);
         }
+}
+
+/* Ids go into the delete URL (where libcurl removes dot segments), the
+ * capture URL, a D-Bus signal and uploads.json. */
+static void test_hostile_ids(void) {
+        static const char *const bad[] = {
+                "\".\"", "\"..\"", "\"a/b\"", "\"../x\"", "\"a\\u0000b\"", "\"a b\"", "\"%2e%2e\"", "\"a?b\"",
+                "\"a#b\"", "\"\\n\"", "\"\xc3\xa9\"",
+        };
+        g_autofree char *longest = g_strnfill(CLOUDSHARK_ID_MAX, 'a');
+        g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *upload = NULL, *search = NULL;
+        _cleanup_(strv_freep) char **found = NULL;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+                g_ptr_array_add(ids, g_strdup(bad[i]));
+        g_ptr_array_add(ids, g_strdup_printf("\"a%s\"", longest));
+        g_ptr_array_add(ids, g_strdup_printf("\"%0900000d\"", 0));
+
+        for (size_t i = 0; i < ids->len; i++) {
+                const char *id = ids->pdata[i];
+                g_autofree char *bad_upload = g_strdup_printf("{\"id\": %s, \"filename\": \"x.pcap\"}", id);
+                g_autofree char *bad_search = g_strdup_printf("{\"captures\": [{\"id\": %s, \"filename\": \"x.pcap\"},"
+                                                              "{\"id\": \"old\", \"filename\": \"x.pcap\"}]}", id);
+                _cleanup_(strv_freep) char **only_old = NULL;
+                size_t invalid = 0;
+
+                g_test_message("id %.40s", id);
+                assert_upload_bad(bad_upload, -1, "invalid capture id in response");
+                only_old = parse_search_invalid(bad_search, "x.pcap", "new", &invalid);
+                g_assert_cmpuint(invalid, ==, 1);
+                g_assert_cmpuint(strv_length(only_old), ==, 1);
+                g_assert_cmpstr(only_old[0], ==, "old");
+        }
+
+        /* CLOUDSHARK_ID_MAX characters, and dots that are no dot segment, are fine. */
+        upload = g_strdup_printf("{\"id\": \"%s\"}", longest);
+        assert_upload_ok(upload, longest);
+        assert_upload_ok("{\"id\": \"Ab-09._~\"}", "Ab-09._~");
+        assert_upload_ok("{\"id\": \"...\"}", "...");
+        search = g_strdup_printf("{\"captures\": [{\"id\": \"%s\", \"filename\": \"x.pcap\"}]}", longest);
+        found = parse_search(search, "x.pcap", "new");
+        g_assert_cmpuint(strv_length(found), ==, 1);
 }
 
 int main(int argc, char *argv[]) {
@@ -145,6 +196,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/cloudshark/parse-upload", test_parse_upload);
         g_test_add_func("/cloudshark/parse-search", test_parse_search);
         g_test_add_func("/cloudshark/parse-search-bad", test_parse_search_bad);
+        g_test_add_func("/cloudshark/hostile-ids", test_hostile_ids);
 
         return g_test_run();
 }
