@@ -20,7 +20,8 @@
  * TimeoutStopSec= is 30 s). */
 #define EXIT_HOOK_TIMEOUT_USEC (20ULL * 1000000ULL)
 
-int manager_new(Manager **ret, const char *config_dir, const char *state_dir, Guardian *guardian) {
+int manager_new(Manager **ret, const char *config_dir, const char *state_dir, const char *runtime_dir,
+                Guardian *guardian) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
@@ -31,7 +32,8 @@ int manager_new(Manager **ret, const char *config_dir, const char *state_dir, Gu
         m->guardian = guardian;
         m->config_dir = strdup(config_dir);
         m->state_dir = strdup(state_dir);
-        if (!m->config_dir || !m->state_dir)
+        m->runtime_dir = strdup(runtime_dir);
+        if (!m->config_dir || !m->state_dir || !m->runtime_dir)
                 return -ENOMEM;
 
         r = sd_event_default(&m->event);
@@ -63,6 +65,7 @@ Manager *manager_free(Manager *m) {
         config_free(m->config);
         free(m->config_dir);
         free(m->state_dir);
+        free(m->runtime_dir);
         free(m);
         return NULL;
 }
@@ -402,15 +405,15 @@ static void start_enabled_except(Manager *m, char **skip) {
                         (void) capture_start_enabled(m, enabled[i]);
 }
 
-/* Captures of earlier runs: their directories hold finished files (listed,
- * counted by the disk guard) and maybe what a crash left behind. Each gets
- * a stopped capture object, and its leftovers are finished now. */
-/* <state>/running/<iface>.conf: the options of every capture that runs,
- * removed when it stops. What is left at start ran when the daemon died. */
+/* <runtime>/running/<iface>.conf: the options of every capture that runs.
+ * A user's stop and a failure for good remove it; the daemon's own exit does
+ * not. What is left at start ran when the daemon stopped (a restart, an
+ * upgrade, a crash). The runtime directory lives on /run, which a reboot
+ * empties: then only the enabled captures start. */
 static char *running_directory(Manager *m) {
         char *dir;
 
-        return asprintf(&dir, "%s/running", m->state_dir) < 0 ? NULL : dir;
+        return asprintf(&dir, "%s/running", m->runtime_dir) < 0 ? NULL : dir;
 }
 
 void manager_note_running(Manager *m, Capture *c) {
@@ -432,12 +435,18 @@ void manager_note_running(Manager *m, Capture *c) {
 void manager_forget_running(Manager *m, Capture *c) {
         _cleanup_(freep) char *path = NULL;
 
-        if (asprintf(&path, "%s/running/%s.conf", m->state_dir, c->interface) < 0)
+        /* Stopping with the daemon: it resumes when the daemon starts again. */
+        if (m->exiting)
+                return;
+        if (asprintf(&path, "%s/running/%s.conf", m->runtime_dir, c->interface) < 0)
                 return;
         if (unlink(path) < 0 && errno != ENOENT)
                 log_capture(LOG_WARNING, errno, c->interface, "%s: cannot remove %s: %m", c->interface, path);
 }
 
+/* Captures of earlier runs: their directories hold finished files (listed,
+ * counted by the disk guard) and maybe what a crash left behind. Each gets
+ * a stopped capture object, and its leftovers are finished now. */
 static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
         struct dirent *de;
         DIR *d;
@@ -479,8 +488,8 @@ void manager_start_enabled(Manager *m) {
         start_enabled_except(m, NULL);
 }
 
-/* The daemon died while these captures ran (a crash, SIGKILL, the OOM
- * killer): they go on as they were. */
+/* The daemon stopped while these captures ran (systemctl restart, a package
+ * upgrade, a crash, SIGKILL, the OOM killer): they go on as they were. */
 static void resume_running(Manager *m, CaptureSettings **running) {
         for (size_t i = 0; running && running[i]; i++) {
                 Capture *c = manager_find_capture(m, running[i]->interface);
@@ -494,7 +503,7 @@ static void resume_running(Manager *m, CaptureSettings **running) {
                 if (capture_is_active(c))
                         continue;
                 log_capture(LOG_NOTICE, 0, c->interface,
-                            "%s: was running when the daemon stopped unexpectedly, resuming.", c->interface);
+                            "%s: was running when the daemon stopped, resuming.", c->interface);
                 (void) capture_transition(c, CAPTURE_EVENT_START);
         }
 }

@@ -591,6 +591,10 @@ class Daemon:
     def __init__(self, config_dir, state_dir, log_path, extra_args=()):
         self.config_dir = config_dir
         self.state_dir = state_dir
+        # What runs is noted here, not in the host's /run/captured (inside
+        # the state directory, which the tests already treat as the daemon's).
+        # An empty one is what a reboot leaves.
+        self.runtime_dir = os.path.join(state_dir, "runtime")
         self.log_path = log_path
         self.extra_args = list(extra_args)
         self.proc = None
@@ -606,7 +610,8 @@ class Daemon:
     def start(self, timeout=15):
         with open(self.log_path, "ab") as logfile:
             self.proc = subprocess.Popen(
-                [CAPTURED, f"--config-dir={self.config_dir}", f"--state-dir={self.state_dir}"] + self.extra_args,
+                [CAPTURED, f"--config-dir={self.config_dir}", f"--state-dir={self.state_dir}",
+                 f"--runtime-dir={self.runtime_dir}"] + self.extra_args,
                 stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT)
         _tracked_children.add(self.proc.pid)
         deadline = time.monotonic() + timeout

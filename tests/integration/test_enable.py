@@ -5,6 +5,7 @@ persist a capture with its options; enabled captures start with the daemon,
 also for interfaces that appear later (rtnetlink hotplug)."""
 
 import os
+import shutil
 import signal
 import sys
 
@@ -27,8 +28,10 @@ class EnableTest(harness.CapturedTestCase):
         return p
 
     def restart_daemon(self):
+        """As after a reboot: a restart alone resumes what ran (test_crash)."""
         self.daemon.stop()
         self.assertNoTcpdump()
+        shutil.rmtree(self.daemon.runtime_dir, ignore_errors=True)
         self.daemon.start()
 
     def assertNotStarted(self, interface):
