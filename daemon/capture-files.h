@@ -58,6 +58,6 @@ void capture_files_close(Capture *c);
 void capture_files_finish_closed(Capture *c);
 void capture_files_enforce_retention(Capture *c);
 /* Deletes the i-th finished file (retention, disk guard). */
-int capture_files_delete(Capture *c, size_t i, const char *reason);
+int capture_files_delete(Capture *c, size_t i, const char *message_id, const char *reason);
 /* Bytes of the live file, 0 if none. */
 uint64_t capture_files_live_size(const Capture *c);

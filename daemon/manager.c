@@ -127,8 +127,8 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
                 return;
         }
 
-        log_capture_file(LOG_INFO, 0, c->interface, path, "%s: finished %s (%llu bytes).", c->interface, path,
-                         (unsigned long long) f->size);
+        log_file_event(LOG_INFO, MESSAGE_FILE_COMPLETED, c->interface, path, "%s: finished %s (%llu bytes).",
+                       c->interface, path, (unsigned long long) f->size);
         (void) sd_bus_emit_signal(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE, "FileCompleted",
                                   "sst", c->interface, path, f->size);
         capture_emit_changed(c, "FilesCompleted", NULL);

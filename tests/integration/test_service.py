@@ -9,6 +9,7 @@ tmpfs inside the test's namespace), with $JOURNAL_STREAM naming the
 daemon's stderr as systemd does."""
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -159,6 +160,38 @@ class JournalTest(harness.CapturedTestCase):
             self.assertIn(r["CAPTURE_FILE"], r["MESSAGE"])
         # Records went to the journal, not as <N> lines to stderr.
         self.assertNotIn("finished", self.daemon.log())
+
+    def test_caller_location_and_message_ids(self):
+        """Issue 12: each record names the code that logged it, not the
+        logging helper, and the documented events carry their MESSAGE_ID=."""
+        with open(os.path.join(os.environ["SOURCE_ROOT"], "daemon", "message-ids.h")) as f:
+            ids = dict(re.findall(r'#define (MESSAGE_\w+)\s+"([0-9a-f]{32})"', f.read()))
+        harness.start_capture("lo", {"FileSize": ("u", 1)})
+        self.wait_running("lo")
+        harness.send_udp(payload=b"x" * 1400, count=1000)
+        harness.stop_capture("lo")
+
+        records = []
+        harness.wait_for(lambda: records.extend(self.records()) or
+                         any(r.get("MESSAGE_ID") == ids["MESSAGE_CAPTURE_STOPPED"] for r in records),
+                         10, "the record of the stop")
+
+        for r in records:
+            self.assertFalse(r.get("CODE_FILE", "log.c").endswith("log.c"), r)
+            self.assertTrue(r.get("CODE_LINE", "").isdigit(), r)
+            self.assertTrue(os.path.exists(os.path.join(os.environ["SOURCE_ROOT"], r["CODE_FILE"])), r)
+        by_id = {}
+        for r in records:
+            by_id.setdefault(r.get("MESSAGE_ID"), []).append(r)
+        for name in ("MESSAGE_CAPTURE_STARTED", "MESSAGE_CAPTURE_STOPPED", "MESSAGE_FILE_COMPLETED"):
+            self.assertIn(ids[name], by_id, f"no record with {name}")
+            for r in by_id[ids[name]]:
+                self.assertEqual(r.get("CAPTURE_INTERFACE"), "lo", r)
+        started = by_id[ids["MESSAGE_CAPTURE_STARTED"]][0]
+        self.assertEqual((started["CODE_FILE"], started["CODE_FUNC"]), ("daemon/capture.c", "set_state"))
+        completed = by_id[ids["MESSAGE_FILE_COMPLETED"]][0]
+        self.assertTrue(os.path.exists(completed["CAPTURE_FILE"]), completed)
+        self.assertEqual(completed["CODE_FUNC"], "manager_file_completed")
 
 
 if __name__ == "__main__":
