@@ -48,6 +48,11 @@ PACKAGES=(
         # hardening and SELinux tests
         python3-seccomp         # test_hardening applies the unit's seccomp filters
         selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
+        # Debian package and the real-systemd test (issue 12, tests/system)
+        debhelper               # dh, dh_installsystemd, dh_installsysusers (dh-sequence-installsysusers)
+        lintian
+        debootstrap             # the test's Debian 12 root
+        systemd-container       # systemd-nspawn boots it
 )
 
 missing_packages() {
