@@ -139,15 +139,21 @@ class JournalTest(harness.CapturedTestCase):
     def records(self):
         return [parse_journal_datagram(d) for d in self.journal.drain()]
 
-    def test_structured_records(self):
+    def capture_on_lo(self, done, what):
+        """Captures on lo until a file is finished, stops, and returns the
+        records, waiting until done(records)."""
         harness.start_capture("lo", {"FileSize": ("u", 1)})
         self.wait_running("lo")
         harness.send_udp(payload=b"x" * 1400, count=1000)
         harness.stop_capture("lo")
 
         records = []
-        harness.wait_for(lambda: records.extend(self.records()) or
-                         any(r.get("CAPTURE_FILE") for r in records), 10, "a record with CAPTURE_FILE=")
+        harness.wait_for(lambda: records.extend(self.records()) or done(records), 10, what)
+        return records
+
+    def test_structured_records(self):
+        records = self.capture_on_lo(lambda records: any(r.get("CAPTURE_FILE") for r in records),
+                                     "a record with CAPTURE_FILE=")
 
         self.assertTrue(all(r.get("SYSLOG_IDENTIFIER") == "captured" for r in records))
         self.assertTrue(all(r.get("PRIORITY", "").isdigit() for r in records))
@@ -166,15 +172,9 @@ class JournalTest(harness.CapturedTestCase):
         logging helper, and the documented events carry their MESSAGE_ID=."""
         with open(os.path.join(os.environ["SOURCE_ROOT"], "daemon", "message-ids.h")) as f:
             ids = dict(re.findall(r'#define (MESSAGE_\w+)\s+"([0-9a-f]{32})"', f.read()))
-        harness.start_capture("lo", {"FileSize": ("u", 1)})
-        self.wait_running("lo")
-        harness.send_udp(payload=b"x" * 1400, count=1000)
-        harness.stop_capture("lo")
-
-        records = []
-        harness.wait_for(lambda: records.extend(self.records()) or
-                         any(r.get("MESSAGE_ID") == ids["MESSAGE_CAPTURE_STOPPED"] for r in records),
-                         10, "the record of the stop")
+        records = self.capture_on_lo(
+            lambda records: any(r.get("MESSAGE_ID") == ids["MESSAGE_CAPTURE_STOPPED"] for r in records),
+            "the record of the stop")
 
         for r in records:
             self.assertFalse(r.get("CODE_FILE", "log.c").endswith("log.c"), r)
@@ -192,6 +192,34 @@ class JournalTest(harness.CapturedTestCase):
         completed = by_id[ids["MESSAGE_FILE_COMPLETED"]][0]
         self.assertTrue(os.path.exists(completed["CAPTURE_FILE"]), completed)
         self.assertEqual(completed["CODE_FUNC"], "manager_file_completed")
+
+    def test_tcpdump_crash_and_failure_have_message_ids(self):
+        with open(os.path.join(os.environ["SOURCE_ROOT"], "daemon", "message-ids.h")) as f:
+            ids = dict(re.findall(r'#define (MESSAGE_\w+)\s+"([0-9a-f]{32})"', f.read()))
+        harness.start_capture("lo", {})
+        pid = self.wait_running("lo")
+        os.kill(pid, signal.SIGSEGV)
+
+        def record(message_id):
+            seen = []
+
+            def find():
+                seen.extend(self.records())
+                return [r for r in seen if r.get("MESSAGE_ID") == message_id]
+            return find
+        restarting = harness.wait_for(record(ids["MESSAGE_CAPTURE_RESTARTING"]), 10, "the record of the restart")[0]
+        self.assertEqual((restarting["CAPTURE_INTERFACE"], restarting["PRIORITY"]), ("lo", "4"))
+        self.assertIn("SIGSEGV", restarting["MESSAGE"])
+
+        # A start whose tcpdump exits before it is ready fails at once.
+        harness.stop_capture("lo")
+        self.write_config({"Daemon": {"TcpdumpPath": "/bin/false"}})
+        self.daemon.signal(signal.SIGHUP)
+        harness.wait_for(lambda: "Configuration reloaded." in [r.get("MESSAGE") for r in self.records()], 10,
+                         "the reload")
+        harness.manager_call_error("StartCapture", "sa{sv}", "lo", {})
+        failed = harness.wait_for(record(ids["MESSAGE_CAPTURE_FAILED"]), 10, "the record of the failure")[0]
+        self.assertEqual((failed["CAPTURE_INTERFACE"], failed["PRIORITY"]), ("lo", "3"))
 
 
 if __name__ == "__main__":

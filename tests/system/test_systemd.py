@@ -30,7 +30,11 @@ import sys
 import time
 import unittest
 
-EXIT_SKIP = 77
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
+import harness  # noqa: E402  for wait_for and capinfos_check
+from harness import wait_for  # noqa: E402
+
+EXIT_SKIP = harness.EXIT_SKIP
 MARKER = "CAPTURED_SYSTEM_TEST_INSIDE"
 SOURCE_ROOT = os.environ.get("SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -63,17 +67,6 @@ def run(argv, check=True, timeout=120, **kwargs):
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} exited {p.returncode}:\n{p.stdout[-3000:]}{p.stderr[-3000:]}")
     return p
-
-
-def wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def skip(reason):
@@ -406,9 +399,7 @@ class PackageUnderSystemd(unittest.TestCase):
 
     def assertValidPcaps(self, names, interface="lo"):
         for name in names:
-            p = run(["capinfos", "-c", self.c.path(f"/var/lib/captured/captures/{interface}/{name}")], check=False)
-            self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertNotIn("cut short", p.stdout + p.stderr)
+            self.assertIsNone(harness.capinfos_check(self.c.path(f"/var/lib/captured/captures/{interface}/{name}")))
 
     def send_udp(self, count, size=1400, port=9):
         self.sh(sys.executable, "-c",
