@@ -654,7 +654,7 @@ static void start_statistics_timer(Capture *c) {
 static void enter_failed(Capture *c) {
         const char *message = c->last_error ? c->last_error : "tcpdump failed";
 
-        manager_forget_running(c->manager, c);
+        manager_forget_running(c->manager, c, false);
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_FAILED);
@@ -664,7 +664,7 @@ static void enter_failed(Capture *c) {
 
 static void enter_stopped(Capture *c) {
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
-        manager_forget_running(c->manager, c);
+        manager_forget_running(c->manager, c, true);
         /* Nothing writes here any more: every file was finished at exit. */
         capture_files_close(c);
         c->user_waiting_ready = false;

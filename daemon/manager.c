@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "bus-errors.h"
 #include "captured-bus.h"
@@ -295,6 +298,8 @@ int manager_effective_options(Manager *m, const char *interface, const CaptureOp
         return r < 0 ? r : capture_options_merge(ret, given, mask);
 }
 
+static void forget_running_interface(Manager *m, const char *interface);
+
 int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
                             const CaptureOptions *o, OptionMask mask) {
         _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
@@ -319,6 +324,9 @@ int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
         r = capture_settings_save(dir, s);
         if (r < 0)
                 return r;
+        /* Disabled: not started when the daemon starts again, even if it runs now. */
+        if (!enabled)
+                forget_running_interface(m, interface);
 
         /* Replace the entry in memory too. */
         for (; m->persisted && m->persisted[n]; n++)
@@ -406,14 +414,76 @@ static void start_enabled_except(Manager *m, char **skip) {
 }
 
 /* <runtime>/running/<iface>.conf: the options of every capture that runs.
- * A user's stop and a failure for good remove it; the daemon's own exit does
- * not. What is left at start ran when the daemon stopped (a restart, an
- * upgrade, a crash). The runtime directory lives on /run, which a reboot
- * empties: then only the enabled captures start. */
+ * A user's stop, a DisableCapture and a failure for good remove it; the
+ * daemon's own exit does not. What is left at start ran when the daemon
+ * stopped (a restart, an upgrade, a crash). <runtime>/stopped/<iface>: a
+ * user stopped it, so it stays stopped even if it is enabled. The runtime
+ * directory lives on /run, which a reboot empties: then the enabled
+ * captures start, and only they. */
 static char *running_directory(Manager *m) {
         char *dir;
 
         return asprintf(&dir, "%s/running", m->runtime_dir) < 0 ? NULL : dir;
+}
+
+static char *stopped_directory(Manager *m) {
+        char *dir;
+
+        return asprintf(&dir, "%s/stopped", m->runtime_dir) < 0 ? NULL : dir;
+}
+
+static void mark_stopped(Manager *m, const char *interface, bool stopped) {
+        _cleanup_(freep) char *dir = stopped_directory(m), *path = NULL;
+        int fd;
+
+        if (!dir || asprintf(&path, "%s/%s", dir, interface) < 0) {
+                log_oom();
+                return;
+        }
+        if (!stopped) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        log_capture(LOG_WARNING, errno, interface, "%s: cannot remove %s: %m", interface, path);
+                return;
+        }
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                log_capture(LOG_WARNING, errno, interface, "%s: cannot create %s: %m", interface, dir);
+                return;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                log_capture(LOG_WARNING, errno, interface, "%s: cannot create %s: %m", interface, path);
+        else
+                close(fd);
+}
+
+/* The interfaces of <runtime>/stopped/. */
+static char **stopped_interfaces(Manager *m) {
+        _cleanup_(freep) char *dir = stopped_directory(m);
+        _cleanup_(strv_freep) char **v = calloc(1, sizeof(char *));
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d;
+
+        if (!dir || !v)
+                return NULL;
+        d = opendir(dir);
+        if (!d)
+                return TAKE_PTR(v);
+        while ((de = readdir(d))) {
+                char **grown;
+
+                if (!interface_name_is_valid(de->d_name))
+                        continue;
+                grown = realloc(v, (n + 2) * sizeof(char *));
+                if (!grown)
+                        break;
+                v = grown;
+                if (!(v[n] = strdup(de->d_name)))
+                        break;
+                v[++n] = NULL;
+        }
+        closedir(d);
+        return TAKE_PTR(v);
 }
 
 void manager_note_running(Manager *m, Capture *c) {
@@ -430,18 +500,25 @@ void manager_note_running(Manager *m, Capture *c) {
         if (r < 0)
                 log_capture(LOG_WARNING, r, c->interface, "%s: cannot note the running capture in %s: %m",
                             c->interface, dir);
+        mark_stopped(m, c->interface, false);
 }
 
-void manager_forget_running(Manager *m, Capture *c) {
+static void forget_running_interface(Manager *m, const char *interface) {
         _cleanup_(freep) char *path = NULL;
 
+        if (asprintf(&path, "%s/running/%s.conf", m->runtime_dir, interface) < 0)
+                return;
+        if (unlink(path) < 0 && errno != ENOENT)
+                log_capture(LOG_WARNING, errno, interface, "%s: cannot remove %s: %m", interface, path);
+}
+
+void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user) {
         /* Stopping with the daemon: it resumes when the daemon starts again. */
         if (m->exiting)
                 return;
-        if (asprintf(&path, "%s/running/%s.conf", m->runtime_dir, c->interface) < 0)
-                return;
-        if (unlink(path) < 0 && errno != ENOENT)
-                log_capture(LOG_WARNING, errno, c->interface, "%s: cannot remove %s: %m", c->interface, path);
+        forget_running_interface(m, c->interface);
+        if (stopped_by_user)
+                mark_stopped(m, c->interface, true);
 }
 
 /* Captures of earlier runs: their directories hold finished files (listed,
@@ -560,6 +637,7 @@ int manager_reload(Manager *m) {
 
 int manager_start(Manager *m) {
         _cleanup_(freep) char *persisted = NULL, *running_dir = NULL;
+        _cleanup_(strv_freep) char **stopped = NULL;
         CaptureSettings **running = NULL;
         int r;
 
@@ -628,6 +706,10 @@ int manager_start(Manager *m) {
         resume_running(m, running);
 
         capture_settings_vector_free(running);
-        manager_start_enabled(m);
+        /* Enabled, but stopped by a user since the boot: it stays stopped. */
+        stopped = stopped_interfaces(m);
+        if (!stopped)
+                return log_oom();
+        start_enabled_except(m, stopped);
         return 0;
 }

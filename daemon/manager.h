@@ -87,9 +87,11 @@ bool manager_file_is_pending_upload(Manager *m, const char *path);
 
 /* Notes the options of a running capture in the runtime directory, so that
  * the daemon resumes it when it starts again (restart, upgrade, crash); a
- * user's stop or a failure for good forgets it, the daemon's exit does not. */
+ * user's stop or a failure for good forgets it, the daemon's exit does not.
+ * A capture stopped by a user also stays stopped if it is enabled, until
+ * it runs again or the machine reboots. */
 void manager_note_running(Manager *m, Capture *c);
-void manager_forget_running(Manager *m, Capture *c);
+void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user);
 
 /* Tells the service manager how many captures run (sd_notify STATUS=). */
 void manager_update_status(Manager *m);

@@ -84,6 +84,22 @@ class CrashRecovery(harness.CapturedTestCase):
         harness.wait_for_state("lo", "stopped")
         self.assertNoTcpdump()
 
+    def test_enabled_capture_stopped_by_a_user_stays_stopped_until_a_reboot(self):
+        harness.manager_call("EnableCapture", "sa{sv}", "lo", {})
+        harness.start_capture("lo", {})
+        self.wait_running("lo")
+        harness.stop_capture("lo")
+        self.daemon.stop()
+        self.daemon.start()
+        harness.wait_for_state("lo", "stopped")
+        self.assertTrue(harness.capture_property("lo", "Enabled"))
+        self.assertNoTcpdump()
+
+        self.daemon.stop()
+        shutil.rmtree(self.daemon.runtime_dir)
+        self.daemon.start()
+        self.wait_running("lo")
+
     def test_reboot_starts_only_enabled_captures(self):
         harness.create_veth("vcrash0", "vcrash1")
         self.addCleanup(harness.delete_link, "vcrash0")

@@ -5,7 +5,6 @@ persist a capture with its options; enabled captures start with the daemon,
 also for interfaces that appear later (rtnetlink hotplug)."""
 
 import os
-import shutil
 import signal
 import sys
 
@@ -28,10 +27,8 @@ class EnableTest(harness.CapturedTestCase):
         return p
 
     def restart_daemon(self):
-        """As after a reboot: a restart alone resumes what ran (test_crash)."""
         self.daemon.stop()
         self.assertNoTcpdump()
-        shutil.rmtree(self.daemon.runtime_dir, ignore_errors=True)
         self.daemon.start()
 
     def assertNotStarted(self, interface):
