@@ -562,7 +562,14 @@ static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
 }
 
 void manager_start_enabled(Manager *m) {
-        start_enabled_except(m, NULL);
+        /* Enabled, but stopped by a user since the boot: it stays stopped. */
+        _cleanup_(strv_freep) char **stopped = stopped_interfaces(m);
+
+        if (!stopped) {
+                log_oom();
+                return;
+        }
+        start_enabled_except(m, stopped);
 }
 
 /* The daemon stopped while these captures ran (systemctl restart, a package
@@ -637,7 +644,6 @@ int manager_reload(Manager *m) {
 
 int manager_start(Manager *m) {
         _cleanup_(freep) char *persisted = NULL, *running_dir = NULL;
-        _cleanup_(strv_freep) char **stopped = NULL;
         CaptureSettings **running = NULL;
         int r;
 
@@ -706,10 +712,6 @@ int manager_start(Manager *m) {
         resume_running(m, running);
 
         capture_settings_vector_free(running);
-        /* Enabled, but stopped by a user since the boot: it stays stopped. */
-        stopped = stopped_interfaces(m);
-        if (!stopped)
-                return log_oom();
-        start_enabled_except(m, stopped);
+        manager_start_enabled(m);
         return 0;
 }
