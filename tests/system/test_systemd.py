@@ -418,6 +418,10 @@ class PackageUnderSystemd(unittest.TestCase):
         with open(os.path.join(SOURCE_ROOT, "daemon", "message-ids.h")) as f:
             return dict(re.findall(r'#define (MESSAGE_\w+)\s+"([0-9a-f]{32})"', f.read()))
 
+    def apt_install(self, name):
+        """As README says: apt install ./captured_*.deb, in the directory of the package."""
+        return self.sh("sh", "-c", f"cd /root/debs && apt install -y ./{name}", timeout=120)
+
     def capturectl(self, *args, user=None, check=True):
         return self.sh("capturectl", "--no-pager", *args, user=user, check=check)
 
@@ -443,7 +447,7 @@ class PackageUnderSystemd(unittest.TestCase):
     def install(self):
         self.step("apt-get install ./captured_*.deb")
         name = os.path.basename(self.deb)
-        self.sh("apt-get", "install", "-y", f"/root/debs/{name}", timeout=120)
+        self.apt_install(name)
         self.assertEqual(self.sh("systemctl", "is-enabled", "captured").stdout.strip(), "enabled")
         wants = os.listdir(self.c.path("/etc/systemd/system/multi-user.target.wants"))
         self.assertIn("captured.service", wants)
@@ -616,7 +620,7 @@ class PackageUnderSystemd(unittest.TestCase):
         before = self.capture_files()
         daemon = self.main_pid()
         name = os.path.basename(self.bumped)
-        self.sh("apt-get", "install", "-y", f"/root/debs/{name}", timeout=120)
+        self.apt_install(name)
         version = self.sh("dpkg-query", "-W", "-f=${Version}", "captured").stdout
         self.assertTrue(version.endswith("+systemtest1"), version)
         self.wait_active("captured")
