@@ -193,21 +193,23 @@ class JournalTest(harness.CapturedTestCase):
         self.assertTrue(os.path.exists(completed["CAPTURE_FILE"]), completed)
         self.assertEqual(completed["CODE_FUNC"], "manager_file_completed")
 
-    def test_tcpdump_crash_and_failure_have_message_ids(self):
+    def wait_record(self, name, what):
+        """The first record with the MESSAGE_ID of message-ids.h's name."""
         with open(os.path.join(os.environ["SOURCE_ROOT"], "daemon", "message-ids.h")) as f:
-            ids = dict(re.findall(r'#define (MESSAGE_\w+)\s+"([0-9a-f]{32})"', f.read()))
+            message_id = dict(re.findall(r'#define (MESSAGE_\w+)\s+"([0-9a-f]{32})"', f.read()))[name]
+        seen = []
+
+        def find():
+            seen.extend(self.records())
+            return [r for r in seen if r.get("MESSAGE_ID") == message_id]
+        return harness.wait_for(find, 20, what)[0]
+
+    def test_tcpdump_crash_and_failure_have_message_ids(self):
         harness.start_capture("lo", {})
         pid = self.wait_running("lo")
         os.kill(pid, signal.SIGSEGV)
 
-        def record(message_id):
-            seen = []
-
-            def find():
-                seen.extend(self.records())
-                return [r for r in seen if r.get("MESSAGE_ID") == message_id]
-            return find
-        restarting = harness.wait_for(record(ids["MESSAGE_CAPTURE_RESTARTING"]), 10, "the record of the restart")[0]
+        restarting = self.wait_record("MESSAGE_CAPTURE_RESTARTING", "the record of the restart")
         self.assertEqual((restarting["CAPTURE_INTERFACE"], restarting["PRIORITY"]), ("lo", "4"))
         self.assertIn("SIGSEGV", restarting["MESSAGE"])
 
@@ -218,8 +220,30 @@ class JournalTest(harness.CapturedTestCase):
         harness.wait_for(lambda: "Configuration reloaded." in [r.get("MESSAGE") for r in self.records()], 10,
                          "the reload")
         harness.manager_call_error("StartCapture", "sa{sv}", "lo", {})
-        failed = harness.wait_for(record(ids["MESSAGE_CAPTURE_FAILED"]), 10, "the record of the failure")[0]
+        failed = self.wait_record("MESSAGE_CAPTURE_FAILED", "the record of the failure")
         self.assertEqual((failed["CAPTURE_INTERFACE"], failed["PRIORITY"]), ("lo", "3"))
+
+    def test_upload_failure_and_retention_have_message_ids(self):
+        upload_d = os.path.join(self.config_dir, "upload.d")
+        os.makedirs(upload_d)
+        with open(os.path.join(upload_d, "dead.conf"), "w") as f:
+            f.write("[Upload]\nType=cloudshark\nURL=http://127.0.0.1:1/\nToken=unused\n")
+        os.chmod(os.path.join(upload_d, "dead.conf"), 0o600)
+        # One attempt, then the upload fails for good.
+        self.daemon.stop()
+        os.environ["CAPTURED_UPLOAD_RETRY"] = "10 10 1"
+        self.addCleanup(os.environ.pop, "CAPTURED_UPLOAD_RETRY", None)
+        self.daemon.start()
+
+        harness.start_capture("lo", {"FileSize": ("u", 1), "FileCount": ("u", 2), "Upload": ("s", "dead")})
+        self.wait_running("lo")
+        harness.send_udp(payload=b"x" * 1400, count=3000)
+        failed = self.wait_record("MESSAGE_UPLOAD_FAILED", "the record of the failed upload")
+        self.assertEqual((failed["CAPTURE_INTERFACE"], failed["UPLOAD_TARGET"]), ("lo", "dead"))
+        self.assertTrue(failed["CAPTURE_FILE"].startswith(os.path.join(self.capture_dir, "lo", "pcap-lo-")))
+        deleted = self.wait_record("MESSAGE_FILE_DELETED_RETENTION", "the record of a deletion by retention")
+        self.assertEqual(deleted["CAPTURE_INTERFACE"], "lo")
+        self.assertFalse(os.path.exists(deleted["CAPTURE_FILE"]))
 
 
 if __name__ == "__main__":
