@@ -329,7 +329,7 @@ def unit_settings(path):
     return settings
 
 
-def proc_status(container, pid):
+def proc_status(pid):
     with open(f"/proc/{pid}/status") as f:
         return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
 
@@ -499,7 +499,7 @@ class PackageUnderSystemd(unittest.TestCase):
         settings = unit_settings(unit)
         bounding = {c.lower() for v in settings.get("CapabilityBoundingSet", []) for c in v.split()}
         ambient = {c.lower() for v in settings.get("AmbientCapabilities", []) for c in v.split()}
-        daemon = proc_status(self.c, self.host_pid(self.main_pid()))
+        daemon = proc_status(self.host_pid(self.main_pid()))
         self.assertEqual(decode_caps(daemon["CapBnd"]), bounding)
         self.assertEqual(decode_caps(daemon["CapAmb"]), ambient)
         self.assertLessEqual(decode_caps(daemon["CapEff"]), bounding)
@@ -511,7 +511,7 @@ class PackageUnderSystemd(unittest.TestCase):
         uid = self.sh("id", "-u", user).stdout.strip()
         self.assertEqual(daemon["Uid"].split()[0], uid, f"the daemon does not run as User={user}")
         for pid in self.tcpdumps():
-            tcpdump = proc_status(self.c, self.host_pid(int(pid)))
+            tcpdump = proc_status(self.host_pid(int(pid)))
             self.assertLessEqual(decode_caps(tcpdump["CapBnd"]), bounding)
             self.assertEqual(tcpdump["NoNewPrivs"], daemon["NoNewPrivs"])
 
