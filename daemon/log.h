@@ -9,8 +9,7 @@
 /* Logging: structured journal records (sd_journal_sendv) when journald
  * reads our stderr, else one line on stderr with a "<N>" syslog priority
  * prefix. Returns -abs(error), so that callers can
- * `return log_error_errno(r, ...)`; %m stands for that error. The records
- * carry the caller's CODE_FILE=, CODE_LINE= and CODE_FUNC=. */
+ * `return log_error_errno(r, ...)`; %m stands for that error. */
 
 typedef struct LogFields {
         const char *message_id;  /* MESSAGE_ID=, one of message-ids.h */
@@ -24,6 +23,7 @@ int log_internal(int priority, int error, const LogFields *fields, const char *c
 
 void log_set_max_level(int level);
 
+/* Every record carries the caller's CODE_FILE=, CODE_LINE= and CODE_FUNC=. */
 #define log_full(priority, error, fields, ...) \
         log_internal((priority), (error), (fields), __FILE__, __LINE__, __func__, __VA_ARGS__)
 

@@ -299,6 +299,8 @@ int manager_effective_options(Manager *m, const char *interface, const CaptureOp
 }
 
 static void forget_running_interface(Manager *m, const char *interface);
+static void mark_stopped(Manager *m, const char *interface, bool stopped);
+static bool stopped_since_boot(Manager *m, const char *interface);
 
 int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
                             const CaptureOptions *o, OptionMask mask) {
@@ -324,9 +326,12 @@ int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
         r = capture_settings_save(dir, s);
         if (r < 0)
                 return r;
-        /* Disabled: not started when the daemon starts again, even if it runs now. */
+        /* Disabled: not started when the daemon starts again, even if it runs
+         * now. Enabled: started with the daemon again, even if a user stopped it. */
         if (!enabled)
                 forget_running_interface(m, interface);
+        else
+                mark_stopped(m, interface, false);
 
         /* Replace the entry in memory too. */
         for (; m->persisted && m->persisted[n]; n++)
@@ -355,6 +360,9 @@ static int capture_start_enabled(Manager *m, const char *interface) {
 
         c = manager_find_capture(m, interface);
         if (c && capture_is_active(c))
+                return 0;
+        /* A user stopped it, maybe before a restart of the daemon: not now. */
+        if (stopped_since_boot(m, interface))
                 return 0;
 
         capture_options_init_default(&o);
@@ -456,34 +464,10 @@ static void mark_stopped(Manager *m, const char *interface, bool stopped) {
                 close(fd);
 }
 
-/* The interfaces of <runtime>/stopped/. */
-static char **stopped_interfaces(Manager *m) {
-        _cleanup_(freep) char *dir = stopped_directory(m);
-        _cleanup_(strv_freep) char **v = calloc(1, sizeof(char *));
-        struct dirent *de;
-        size_t n = 0;
-        DIR *d;
+static bool stopped_since_boot(Manager *m, const char *interface) {
+        _cleanup_(freep) char *path = NULL;
 
-        if (!dir || !v)
-                return NULL;
-        d = opendir(dir);
-        if (!d)
-                return TAKE_PTR(v);
-        while ((de = readdir(d))) {
-                char **grown;
-
-                if (!interface_name_is_valid(de->d_name))
-                        continue;
-                grown = realloc(v, (n + 2) * sizeof(char *));
-                if (!grown)
-                        break;
-                v = grown;
-                if (!(v[n] = strdup(de->d_name)))
-                        break;
-                v[++n] = NULL;
-        }
-        closedir(d);
-        return TAKE_PTR(v);
+        return asprintf(&path, "%s/stopped/%s", m->runtime_dir, interface) >= 0 && access(path, F_OK) == 0;
 }
 
 void manager_note_running(Manager *m, Capture *c) {
@@ -562,14 +546,7 @@ static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
 }
 
 void manager_start_enabled(Manager *m) {
-        /* Enabled, but stopped by a user since the boot: it stays stopped. */
-        _cleanup_(strv_freep) char **stopped = stopped_interfaces(m);
-
-        if (!stopped) {
-                log_oom();
-                return;
-        }
-        start_enabled_except(m, stopped);
+        start_enabled_except(m, NULL);
 }
 
 /* The daemon stopped while these captures ran (systemctl restart, a package

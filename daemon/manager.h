@@ -46,8 +46,7 @@ int manager_start(Manager *m);
 int manager_reload(Manager *m);
 
 /* Starts the captures that are enabled (EnableCapture, or Enabled=yes in
- * capture.d/), not running yet and not stopped by a user since the boot;
- * those whose interface is missing wait. */
+ * capture.d/) and not running yet; those whose interface is missing wait. */
 void manager_start_enabled(Manager *m);
 
 /* Persists a capture as enabled (with the options given) or disabled. */
