@@ -16,6 +16,14 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
+/* The build's file names are relative to the build directory
+ * ("../daemon/capture.c"); the journal gets them from the source root. */
+static const char *source_relative(const char *path) {
+        while (strncmp(path, "../", 3) == 0)
+                path += 3;
+        return path;
+}
+
 /* Whether stderr is the journal (systemd sets $JOURNAL_STREAM to its
  * device:inode), as systemd's own log code decides. */
 static bool stderr_is_journal(void) {
@@ -32,14 +40,6 @@ static bool stderr_is_journal(void) {
         if (e && sscanf(e, "%llu:%llu", &device, &inode) == 2 && fstat(STDERR_FILENO, &st) == 0)
                 cached = (unsigned long long) st.st_dev == device && (unsigned long long) st.st_ino == inode;
         return cached;
-}
-
-/* The build's file names are relative to the build directory
- * ("../daemon/capture.c"); the journal gets them from the source root. */
-static const char *source_relative(const char *path) {
-        while (strncmp(path, "../", 3) == 0)
-                path += 3;
-        return path;
 }
 
 static void send_to_journal(int priority, int error, const LogFields *fields, const char *code_file,
