@@ -312,7 +312,8 @@ class Bench:
     def start(self, timeout=15):
         with open(self.log_path, "ab") as logfile:
             self.proc = subprocess.Popen(
-                [CAPTURED, f"--config-dir={self.config_dir}", f"--state-dir={self.state_dir}"],
+                [CAPTURED, f"--config-dir={self.config_dir}", f"--state-dir={self.state_dir}",
+                 f"--runtime-dir={self.state_dir}-runtime"],
                 stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT)
         wait_for(lambda: self.proc.poll() is not None or name_has_owner(), timeout, f"captured to own {BUS_NAME}")
         if self.proc.poll() is not None:

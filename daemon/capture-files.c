@@ -533,7 +533,7 @@ uint64_t capture_files_live_size(const Capture *c) {
         return (uint64_t) st.st_size;
 }
 
-int capture_files_delete(Capture *c, size_t i, const char *reason) {
+int capture_files_delete(Capture *c, size_t i, const char *message_id, const char *reason) {
         _cleanup_(freep) char *path = NULL;
 
         if (!(path = capture_file_path(c, c->files.files[i].name)))
@@ -542,7 +542,8 @@ int capture_files_delete(Capture *c, size_t i, const char *reason) {
         if (unlink(path) < 0 && errno != ENOENT)
                 return log_capture(LOG_ERR, errno, c->interface, "%s: cannot delete %s: %m", c->interface, path);
 
-        log_capture(LOG_INFO, 0, c->interface, "%s: deleted %s (%s).", c->interface, c->files.files[i].name, reason);
+        log_file_event(LOG_INFO, message_id, c->interface, path, "%s: deleted %s (%s).", c->interface,
+                       c->files.files[i].name, reason);
         manager_file_deleted(c->manager, c, path);
         file_index_remove(&c->files, i);
         capture_emit_changed(c, "FilesKept", NULL);
@@ -571,7 +572,7 @@ void capture_files_enforce_retention(Capture *c) {
                         i++;      /* kept until its hooks and upload are done */
                         continue;
                 }
-                if (capture_files_delete(c, i, "retention: FileCount reached") < 0)
+                if (capture_files_delete(c, i, MESSAGE_FILE_DELETED_RETENTION, "retention: FileCount reached") < 0)
                         i++;
         }
 }

@@ -77,6 +77,6 @@ size_t retention_files_to_keep(unsigned file_count, bool live);
  * upload are still to come). */
 void capture_files_enforce_retention(Capture *c);
 /* Deletes the i-th finished file (retention, disk guard). */
-int capture_files_delete(Capture *c, size_t i, const char *reason);
+int capture_files_delete(Capture *c, size_t i, const char *message_id, const char *reason);
 /* Bytes of the live file, 0 if none. */
 uint64_t capture_files_live_size(const Capture *c);

@@ -343,12 +343,39 @@ int capture_note_hook_result(Capture *c, const char *error) {
         return 0;
 }
 
+/* The states a user searches the journal for, with their MESSAGE_ID=
+ * (captured.catalog). */
+static const char *state_message_id(CaptureState state, int *ret_priority) {
+        *ret_priority = LOG_INFO;
+        switch (state) {
+        case CAPTURE_RUNNING:
+                return MESSAGE_CAPTURE_STARTED;
+        case CAPTURE_STOPPED:
+                return MESSAGE_CAPTURE_STOPPED;
+        case CAPTURE_RESTARTING:
+                *ret_priority = LOG_WARNING;
+                return MESSAGE_CAPTURE_RESTARTING;
+        case CAPTURE_FAILED:
+                *ret_priority = LOG_ERR;
+                return MESSAGE_CAPTURE_FAILED;
+        default:
+                return NULL;
+        }
+}
+
 static void set_state(Capture *c, CaptureState state) {
+        const char *message_id;
+        bool why;
+        int priority;
+
         if (c->state == state)
                 return;
 
-        log_capture(LOG_INFO, 0, c->interface, "%s: %s → %s", c->interface, capture_state_to_string(c->state),
-                    capture_state_to_string(state));
+        message_id = state_message_id(state, &priority);
+        why = (state == CAPTURE_RESTARTING || state == CAPTURE_FAILED) && c->last_error;
+        log_capture_event(priority, message_id, c->interface, "%s: %s → %s%s%s", c->interface,
+                          capture_state_to_string(c->state), capture_state_to_string(state),
+                          why ? ": " : "", why ? c->last_error : "");
         c->state = state;
         capture_emit_changed(c, "State", NULL);
         manager_update_status(c->manager);
@@ -846,7 +873,7 @@ static void start_statistics_timer(Capture *c) {
 static void enter_failed(Capture *c) {
         const char *message = c->last_error ? c->last_error : "tcpdump failed";
 
-        manager_forget_running(c->manager, c);
+        manager_forget_running(c->manager, c, false);
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_FAILED);
@@ -856,7 +883,7 @@ static void enter_failed(Capture *c) {
 
 static void enter_stopped(Capture *c) {
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
-        manager_forget_running(c->manager, c);
+        manager_forget_running(c->manager, c, true);
         /* Nothing writes here any more: every file was finished at exit. */
         capture_files_close(c);
         c->user_waiting_ready = false;

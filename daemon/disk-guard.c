@@ -150,12 +150,13 @@ bool disk_guard_check(Manager *m) {
                 size = c->files.files[i].size;
                 if (pending) {
                         c->uploads_dropped++;
-                        log_capture(LOG_WARNING, 0, c->interface,
-                                    "%s: the disk guard deletes %s before its upload.", c->interface,
-                                    c->files.files[i].name);
+                        log_capture_event(LOG_WARNING, MESSAGE_UPLOAD_DROPPED, c->interface,
+                                          "%s: the disk guard deletes %s before its upload.", c->interface,
+                                          c->files.files[i].name);
                         capture_emit_changed(c, "UploadsDropped", NULL);
                 }
-                if (capture_files_delete(c, i, "disk guard: MinFreeSpace/MaxDiskUsage") < 0)
+                if (capture_files_delete(c, i, MESSAGE_FILE_DELETED_DISK_GUARD,
+                                         "disk guard: MinFreeSpace/MaxDiskUsage") < 0)
                         break;
                 d.free += size;
                 d.usage = d.usage > size ? d.usage - size : 0;

@@ -17,6 +17,14 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
+/* The build's file names are relative to the build directory
+ * ("../daemon/capture.c"); the journal gets them from the source root. */
+static const char *source_relative(const char *path) {
+        while (strncmp(path, "../", 3) == 0)
+                path += 3;
+        return path;
+}
+
 /* Whether stderr is the journal (systemd sets $JOURNAL_STREAM to its
  * device:inode), as systemd's own log code decides. */
 static bool stderr_is_journal(void) {
@@ -48,10 +56,12 @@ static void print_to_stderr(int priority, const char *message) {
                 priority <= LOG_ERR ? "error: " : priority == LOG_WARNING ? "warning: " : "", message);
 }
 
-static void send_to_journal(int priority, int error, const LogFields *fields, const char *message) {
-        char priority_field[16], errno_field[32];
-        _cleanup_(freep) char *message_field = NULL, *interface = NULL, *file = NULL, *target = NULL;
-        struct iovec iov[8];
+static void send_to_journal(int priority, int error, const LogFields *fields, const char *code_file,
+                            int code_line, const char *code_func, const char *message) {
+        char priority_field[16], errno_field[32], line_field[32];
+        _cleanup_(freep) char *message_field = NULL, *interface = NULL, *file = NULL, *target = NULL,
+                *file_field = NULL, *message_id = NULL;
+        struct iovec iov[9];
         size_t n = 0;
 
         if (asprintf(&message_field, "MESSAGE=%s", message) < 0)
@@ -70,12 +80,20 @@ static void send_to_journal(int priority, int error, const LogFields *fields, co
                 iov[n++] = (struct iovec) { file, strlen(file) };
         if (fields && fields->target && asprintf(&target, "UPLOAD_TARGET=%s", fields->target) >= 0)
                 iov[n++] = (struct iovec) { target, strlen(target) };
+        if (fields && fields->message_id && asprintf(&message_id, "MESSAGE_ID=%s", fields->message_id) >= 0)
+                iov[n++] = (struct iovec) { message_id, strlen(message_id) };
 
-        if (sd_journal_sendv(iov, (int) n) < 0)
+        /* The caller's location, not this function's (sd_journal_sendv()
+         * would record its own). */
+        if (asprintf(&file_field, "CODE_FILE=%s", source_relative(code_file)) < 0)
+                return;
+        snprintf(line_field, sizeof(line_field), "CODE_LINE=%d", code_line);
+        if (sd_journal_sendv_with_location(file_field, line_field, code_func, iov, (int) n) < 0)
                 print_to_stderr(priority, message);
 }
 
-int log_internal(int priority, int error, const LogFields *fields, const char *format, ...) {
+int log_internal(int priority, int error, const LogFields *fields, const char *code_file, int code_line,
+                 const char *code_func, const char *format, ...) {
         int saved_errno = errno;
         char buffer[2048];
         va_list ap;
@@ -90,7 +108,7 @@ int log_internal(int priority, int error, const LogFields *fields, const char *f
                 va_end(ap);
 
                 if (stderr_is_journal())
-                        send_to_journal(priority, error, fields, buffer);
+                        send_to_journal(priority, error, fields, code_file, code_line, code_func, buffer);
                 else
                         print_to_stderr(priority, buffer);
         }

@@ -18,6 +18,7 @@
 
 static const char *arg_config_dir = CONFIG_DIR;
 static const char *arg_state_dir = STATE_DIR;
+static const char *arg_runtime_dir = RUNTIME_DIR;
 
 static void help(void) {
         printf("Usage: captured [OPTIONS]\n\n"
@@ -27,27 +28,33 @@ static void help(void) {
                "     --version           Show the version\n"
                "     --config-dir=DIR    Configuration directory (default: %s)\n"
                "     --state-dir=DIR     State directory (default: %s, or $STATE_DIRECTORY)\n"
+               "     --runtime-dir=DIR   Runtime directory: what runs, resumed after a restart\n"
+               "                         (default: %s, or $RUNTIME_DIRECTORY)\n"
                "     --debug             Log debug messages\n\n"
                "The bus is taken from $DBUS_SYSTEM_BUS_ADDRESS if set. See captured(8).\n",
-               CONFIG_DIR, STATE_DIR);
+               CONFIG_DIR, STATE_DIR, RUNTIME_DIR);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_CONFIG_DIR, ARG_STATE_DIR, ARG_DEBUG };
+        enum { ARG_VERSION = 0x100, ARG_CONFIG_DIR, ARG_STATE_DIR, ARG_RUNTIME_DIR, ARG_DEBUG };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 {}
         };
         const char *state_directory = getenv("STATE_DIRECTORY");
+        const char *runtime_directory = getenv("RUNTIME_DIRECTORY");
         int c;
 
         /* systemd's StateDirectory= hands us a colon-separated list. */
         if (state_directory && state_directory[0] == '/' && !strchr(state_directory, ':'))
                 arg_state_dir = state_directory;
+        if (runtime_directory && runtime_directory[0] == '/' && !strchr(runtime_directory, ':'))
+                arg_runtime_dir = runtime_directory;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
@@ -62,6 +69,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_STATE_DIR:
                         arg_state_dir = optarg;
+                        break;
+                case ARG_RUNTIME_DIR:
+                        arg_runtime_dir = optarg;
                         break;
                 case ARG_DEBUG:
                         log_set_max_level(LOG_DEBUG);
@@ -136,6 +146,8 @@ static int run(int argc, char *argv[]) {
 
         if (mkdir(arg_state_dir, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(errno, "Failed to create the state directory %s: %m", arg_state_dir);
+        if (mkdir(arg_runtime_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create the runtime directory %s: %m", arg_runtime_dir);
 
         /* Only root has tcpdump change user (-Z), which makes the kernel
          * forget PR_SET_PDEATHSIG: then the guardian ends tcpdump if the
@@ -147,7 +159,7 @@ static int run(int argc, char *argv[]) {
                         return log_error_errno(r, "Failed to start the guardian process: %m");
         }
 
-        r = manager_new(&m, arg_config_dir, arg_state_dir, guardian);
+        r = manager_new(&m, arg_config_dir, arg_state_dir, arg_runtime_dir, guardian);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up: %m");
 

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "bus-errors.h"
 #include "captured-bus.h"
@@ -20,7 +23,8 @@
  * TimeoutStopSec= is 30 s). */
 #define EXIT_HOOK_TIMEOUT_USEC (20ULL * 1000000ULL)
 
-int manager_new(Manager **ret, const char *config_dir, const char *state_dir, Guardian *guardian) {
+int manager_new(Manager **ret, const char *config_dir, const char *state_dir, const char *runtime_dir,
+                Guardian *guardian) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
@@ -31,7 +35,8 @@ int manager_new(Manager **ret, const char *config_dir, const char *state_dir, Gu
         m->guardian = guardian;
         m->config_dir = strdup(config_dir);
         m->state_dir = strdup(state_dir);
-        if (!m->config_dir || !m->state_dir)
+        m->runtime_dir = strdup(runtime_dir);
+        if (!m->config_dir || !m->state_dir || !m->runtime_dir)
                 return -ENOMEM;
 
         r = sd_event_default(&m->event);
@@ -63,6 +68,7 @@ Manager *manager_free(Manager *m) {
         config_free(m->config);
         free(m->config_dir);
         free(m->state_dir);
+        free(m->runtime_dir);
         free(m);
         return NULL;
 }
@@ -126,8 +132,8 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
                 return;
         }
 
-        log_capture_file(LOG_INFO, 0, c->interface, path, "%s: finished %s (%llu bytes).", c->interface, path,
-                         (unsigned long long) f->size);
+        log_file_event(LOG_INFO, MESSAGE_FILE_COMPLETED, c->interface, path, "%s: finished %s (%llu bytes).",
+                       c->interface, path, (unsigned long long) f->size);
         (void) sd_bus_emit_signal(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE, "FileCompleted",
                                   "sst", c->interface, path, f->size);
         capture_emit_changed(c, "FilesCompleted", NULL);
@@ -296,6 +302,10 @@ int manager_effective_options(Manager *m, const char *interface, const CaptureOp
         return r < 0 ? r : capture_options_merge(ret, given, mask);
 }
 
+static void forget_running_interface(Manager *m, const char *interface);
+static void mark_stopped(Manager *m, const char *interface, bool stopped);
+static bool stopped_since_boot(Manager *m, const char *interface);
+
 int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
                             const CaptureOptions *o, OptionMask mask) {
         _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
@@ -320,6 +330,12 @@ int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
         r = capture_settings_save(dir, s);
         if (r < 0)
                 return r;
+        /* Disabled: not started when the daemon starts again, even if it runs
+         * now. Enabled: started with the daemon again, even if a user stopped it. */
+        if (!enabled)
+                forget_running_interface(m, interface);
+        else
+                mark_stopped(m, interface, false);
 
         /* Replace the entry in memory too. */
         for (; m->persisted && m->persisted[n]; n++)
@@ -348,6 +364,9 @@ static int capture_start_enabled(Manager *m, const char *interface) {
 
         c = manager_find_capture(m, interface);
         if (c && capture_is_active(c))
+                return 0;
+        /* A user stopped it, maybe before a restart of the daemon: not now. */
+        if (stopped_since_boot(m, interface))
                 return 0;
 
         capture_options_init_default(&o);
@@ -404,15 +423,53 @@ static char **enabled_interfaces(Manager *m) {
 }
 
 
-/* Captures of earlier runs: their directories hold finished files (listed,
- * counted by the disk guard) and maybe what a crash left behind. Each gets
- * a stopped capture object, and its leftovers are finished now. */
-/* <state>/running/<iface>.conf: the options of every capture that runs,
- * removed when it stops. What is left at start ran when the daemon died. */
+/* <runtime>/running/<iface>.conf: the options of every capture that runs.
+ * A user's stop, a DisableCapture and a failure for good remove it; the
+ * daemon's own exit does not. What is left at start ran when the daemon
+ * stopped (a restart, an upgrade, a crash). <runtime>/stopped/<iface>: a
+ * user stopped it, so it stays stopped even if it is enabled. The runtime
+ * directory lives on /run, which a reboot empties: then the enabled
+ * captures start, and only they. */
 static char *running_directory(Manager *m) {
         char *dir;
 
-        return asprintf(&dir, "%s/running", m->state_dir) < 0 ? NULL : dir;
+        return asprintf(&dir, "%s/running", m->runtime_dir) < 0 ? NULL : dir;
+}
+
+static char *stopped_directory(Manager *m) {
+        char *dir;
+
+        return asprintf(&dir, "%s/stopped", m->runtime_dir) < 0 ? NULL : dir;
+}
+
+static void mark_stopped(Manager *m, const char *interface, bool stopped) {
+        _cleanup_(freep) char *dir = stopped_directory(m), *path = NULL;
+        int fd;
+
+        if (!dir || asprintf(&path, "%s/%s", dir, interface) < 0) {
+                log_oom();
+                return;
+        }
+        if (!stopped) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        log_capture(LOG_WARNING, errno, interface, "%s: cannot remove %s: %m", interface, path);
+                return;
+        }
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                log_capture(LOG_WARNING, errno, interface, "%s: cannot create %s: %m", interface, dir);
+                return;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                log_capture(LOG_WARNING, errno, interface, "%s: cannot create %s: %m", interface, path);
+        else
+                close(fd);
+}
+
+static bool stopped_since_boot(Manager *m, const char *interface) {
+        _cleanup_(freep) char *path = NULL;
+
+        return asprintf(&path, "%s/stopped/%s", m->runtime_dir, interface) >= 0 && access(path, F_OK) == 0;
 }
 
 void manager_note_running(Manager *m, Capture *c) {
@@ -429,17 +486,30 @@ void manager_note_running(Manager *m, Capture *c) {
         if (r < 0)
                 log_capture(LOG_WARNING, r, c->interface, "%s: cannot note the running capture in %s: %m",
                             c->interface, dir);
+        mark_stopped(m, c->interface, false);
 }
 
-void manager_forget_running(Manager *m, Capture *c) {
+static void forget_running_interface(Manager *m, const char *interface) {
         _cleanup_(freep) char *path = NULL;
 
-        if (asprintf(&path, "%s/running/%s.conf", m->state_dir, c->interface) < 0)
+        if (asprintf(&path, "%s/running/%s.conf", m->runtime_dir, interface) < 0)
                 return;
         if (unlink(path) < 0 && errno != ENOENT)
-                log_capture(LOG_WARNING, errno, c->interface, "%s: cannot remove %s: %m", c->interface, path);
+                log_capture(LOG_WARNING, errno, interface, "%s: cannot remove %s: %m", interface, path);
 }
 
+void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user) {
+        /* Stopping with the daemon: it resumes when the daemon starts again. */
+        if (m->exiting)
+                return;
+        forget_running_interface(m, c->interface);
+        if (stopped_by_user)
+                mark_stopped(m, c->interface, true);
+}
+
+/* Captures of earlier runs: their directories hold finished files (listed,
+ * counted by the disk guard) and maybe what a crash left behind. Each gets
+ * a stopped capture object, and its leftovers are finished now. */
 static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
         struct dirent *de;
         DIR *d;
@@ -491,8 +561,8 @@ void manager_start_enabled(Manager *m) {
         }
 }
 
-/* The daemon died while these captures ran (a crash, SIGKILL, the OOM
- * killer): they go on as they were. */
+/* The daemon stopped while these captures ran (systemctl restart, a package
+ * upgrade, a crash, SIGKILL, the OOM killer): they go on as they were. */
 static void resume_running(Manager *m, CaptureSettings **running) {
         for (size_t i = 0; running && running[i]; i++) {
                 Capture *c = manager_find_capture(m, running[i]->interface);
@@ -506,7 +576,7 @@ static void resume_running(Manager *m, CaptureSettings **running) {
                 if (capture_is_active(c))
                         continue;
                 log_capture(LOG_NOTICE, 0, c->interface,
-                            "%s: was running when the daemon stopped unexpectedly, resuming.", c->interface);
+                            "%s: was running when the daemon stopped, resuming.", c->interface);
                 (void) capture_transition(c, CAPTURE_EVENT_START);
         }
 }

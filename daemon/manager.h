@@ -19,6 +19,7 @@ typedef struct Manager {
         Config *config;
         char *config_dir;
         char *state_dir;
+        char *runtime_dir;        /* running/: what runs, kept across daemon restarts, not reboots */
         Guardian *guardian;
         Capture *captures;        /* singly linked, in creation order */
         PostRotate *post_rotate;
@@ -31,7 +32,8 @@ typedef struct Manager {
         bool exit_requested;      /* all stopped, the loop is told to end */
 } Manager;
 
-int manager_new(Manager **ret, const char *config_dir, const char *state_dir, Guardian *guardian);
+int manager_new(Manager **ret, const char *config_dir, const char *state_dir, const char *runtime_dir,
+                Guardian *guardian);
 Manager *manager_free(Manager *m);
 DEFINE_POINTER_CLEANUP(Manager, manager_free);
 
@@ -85,10 +87,13 @@ const char *manager_file_upload_state(Manager *m, const char *path, const char *
 /* Whether the file still waits for its upload. */
 bool manager_file_is_pending_upload(Manager *m, const char *path);
 
-/* Notes the options of a running capture in the state directory, so that a
- * daemon that dies resumes it; a stop or failure forgets it. */
+/* Notes the options of a running capture in the runtime directory, so that
+ * the daemon resumes it when it starts again (restart, upgrade, crash); a
+ * user's stop or a failure for good forgets it, the daemon's exit does not.
+ * A capture stopped by a user also stays stopped if it is enabled, until
+ * it runs again or the machine reboots. */
 void manager_note_running(Manager *m, Capture *c);
-void manager_forget_running(Manager *m, Capture *c);
+void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user);
 
 /* Tells the service manager how many captures run (sd_notify STATUS=). */
 void manager_update_status(Manager *m);

@@ -381,15 +381,15 @@ static void entry_transition(UploadEntry *e, UploadEvent event, const char *deta
         }
 
         if (next == UPLOAD_DONE)
-                log_upload(LOG_INFO, 0, e->interface, e->path, e->target,
-                           "Uploaded %s to %s: %s", e->path, e->target, strempty(detail));
+                log_upload_event(LOG_INFO, MESSAGE_UPLOAD_FINISHED, e->interface, e->path, e->target,
+                                 "Uploaded %s to %s: %s", e->path, e->target, strempty(detail));
         else if (next == UPLOAD_FAILED && e->attempts == 0)
-                log_upload(LOG_WARNING, 0, e->interface, e->path, e->target,
-                           "Giving up uploading %s to %s: %s", e->path, e->target, strempty(detail));
+                log_upload_event(LOG_WARNING, MESSAGE_UPLOAD_FAILED, e->interface, e->path, e->target,
+                                 "Giving up uploading %s to %s: %s", e->path, e->target, strempty(detail));
         else if (next == UPLOAD_FAILED)
-                log_upload(LOG_WARNING, 0, e->interface, e->path, e->target,
-                           "Giving up uploading %s to %s after %u attempt%s: %s", e->path, e->target,
-                           e->attempts, e->attempts == 1 ? "" : "s", strempty(detail));
+                log_upload_event(LOG_WARNING, MESSAGE_UPLOAD_FAILED, e->interface, e->path, e->target,
+                                 "Giving up uploading %s to %s after %u attempt%s: %s", e->path, e->target,
+                                 e->attempts, e->attempts == 1 ? "" : "s", strempty(detail));
         else
                 log_upload(LOG_NOTICE, 0, e->interface, e->path, e->target,
                            "Uploading %s to %s failed (attempt %u of %u), retrying in %.3g s: %s",

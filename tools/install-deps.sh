@@ -49,6 +49,11 @@ PACKAGES=(
         python3-seccomp         # test_hardening applies the unit's seccomp filters
         selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
         libcap2-bin             # setcap: test_hardening's hook with file capabilities (issue 11)
+        # Debian package and the real-systemd test (issue 12, tests/system)
+        debhelper               # dh, dh_installsystemd, dh_installsysusers (dh-sequence-installsysusers)
+        lintian
+        debootstrap             # the test's Debian 12 root
+        systemd-container       # systemd-nspawn boots it
 )
 
 missing_packages() {

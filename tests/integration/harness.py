@@ -591,6 +591,10 @@ class Daemon:
     def __init__(self, config_dir, state_dir, log_path, extra_args=(), prefix=(), before_start=None):
         self.config_dir = config_dir
         self.state_dir = state_dir
+        # What runs is noted here, not in the host's /run/captured (inside
+        # the state directory, which the tests already treat as the daemon's).
+        # An empty one is what a reboot leaves.
+        self.runtime_dir = os.path.join(state_dir, "runtime")
         self.log_path = log_path
         self.extra_args = list(extra_args)
         self.prefix = list(prefix)  # e.g. daemon_user_prefix(): runs the daemon through it
@@ -610,8 +614,8 @@ class Daemon:
             self.before_start()
         with open(self.log_path, "ab") as logfile:
             self.proc = subprocess.Popen(
-                self.prefix + [CAPTURED, f"--config-dir={self.config_dir}", f"--state-dir={self.state_dir}"]
-                + self.extra_args,
+                self.prefix + [CAPTURED, f"--config-dir={self.config_dir}", f"--state-dir={self.state_dir}",
+                               f"--runtime-dir={self.runtime_dir}"] + self.extra_args,
                 stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT)
         _tracked_children.add(self.proc.pid)
         deadline = time.monotonic() + timeout

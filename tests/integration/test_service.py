@@ -9,6 +9,7 @@ tmpfs inside the test's namespace), with $JOURNAL_STREAM naming the
 daemon's stderr as systemd does."""
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -138,15 +139,21 @@ class JournalTest(harness.CapturedTestCase):
     def records(self):
         return [parse_journal_datagram(d) for d in self.journal.drain()]
 
-    def test_structured_records(self):
+    def capture_on_lo(self, done, what):
+        """Captures on lo until a file is finished, stops, and returns the
+        records, waiting until done(records)."""
         harness.start_capture("lo", {"FileSize": ("u", 1)})
         self.wait_running("lo")
         harness.send_udp(payload=b"x" * 1400, count=1000)
         harness.stop_capture("lo")
 
         records = []
-        harness.wait_for(lambda: records.extend(self.records()) or
-                         any(r.get("CAPTURE_FILE") for r in records), 10, "a record with CAPTURE_FILE=")
+        harness.wait_for(lambda: records.extend(self.records()) or done(records), 10, what)
+        return records
+
+    def test_structured_records(self):
+        records = self.capture_on_lo(lambda records: any(r.get("CAPTURE_FILE") for r in records),
+                                     "a record with CAPTURE_FILE=")
 
         self.assertTrue(all(r.get("SYSLOG_IDENTIFIER") == "captured" for r in records))
         self.assertTrue(all(r.get("PRIORITY", "").isdigit() for r in records))
@@ -159,6 +166,84 @@ class JournalTest(harness.CapturedTestCase):
             self.assertIn(r["CAPTURE_FILE"], r["MESSAGE"])
         # Records went to the journal, not as <N> lines to stderr.
         self.assertNotIn("finished", self.daemon.log())
+
+    def test_caller_location_and_message_ids(self):
+        """Issue 12: each record names the code that logged it, not the
+        logging helper, and the documented events carry their MESSAGE_ID=."""
+        with open(os.path.join(os.environ["SOURCE_ROOT"], "daemon", "message-ids.h")) as f:
+            ids = dict(re.findall(r'#define (MESSAGE_\w+)\s+"([0-9a-f]{32})"', f.read()))
+        records = self.capture_on_lo(
+            lambda records: any(r.get("MESSAGE_ID") == ids["MESSAGE_CAPTURE_STOPPED"] for r in records),
+            "the record of the stop")
+
+        for r in records:
+            self.assertFalse(r.get("CODE_FILE", "log.c").endswith("log.c"), r)
+            self.assertTrue(r.get("CODE_LINE", "").isdigit(), r)
+            self.assertTrue(os.path.exists(os.path.join(os.environ["SOURCE_ROOT"], r["CODE_FILE"])), r)
+        by_id = {}
+        for r in records:
+            by_id.setdefault(r.get("MESSAGE_ID"), []).append(r)
+        for name in ("MESSAGE_CAPTURE_STARTED", "MESSAGE_CAPTURE_STOPPED", "MESSAGE_FILE_COMPLETED"):
+            self.assertIn(ids[name], by_id, f"no record with {name}")
+            for r in by_id[ids[name]]:
+                self.assertEqual(r.get("CAPTURE_INTERFACE"), "lo", r)
+        started = by_id[ids["MESSAGE_CAPTURE_STARTED"]][0]
+        self.assertEqual((started["CODE_FILE"], started["CODE_FUNC"]), ("daemon/capture.c", "set_state"))
+        completed = by_id[ids["MESSAGE_FILE_COMPLETED"]][0]
+        self.assertTrue(os.path.exists(completed["CAPTURE_FILE"]), completed)
+        self.assertEqual(completed["CODE_FUNC"], "manager_file_completed")
+
+    def wait_record(self, name, what):
+        """The first record with the MESSAGE_ID of message-ids.h's name."""
+        with open(os.path.join(os.environ["SOURCE_ROOT"], "daemon", "message-ids.h")) as f:
+            message_id = dict(re.findall(r'#define (MESSAGE_\w+)\s+"([0-9a-f]{32})"', f.read()))[name]
+        seen = []
+
+        def find():
+            seen.extend(self.records())
+            return [r for r in seen if r.get("MESSAGE_ID") == message_id]
+        return harness.wait_for(find, 20, what)[0]
+
+    def test_tcpdump_crash_and_failure_have_message_ids(self):
+        harness.start_capture("lo", {})
+        pid = self.wait_running("lo")
+        os.kill(pid, signal.SIGSEGV)
+
+        restarting = self.wait_record("MESSAGE_CAPTURE_RESTARTING", "the record of the restart")
+        self.assertEqual((restarting["CAPTURE_INTERFACE"], restarting["PRIORITY"]), ("lo", "4"))
+        self.assertIn("SIGSEGV", restarting["MESSAGE"])
+
+        # A start whose tcpdump exits before it is ready fails at once.
+        harness.stop_capture("lo")
+        self.write_config({"Daemon": {"TcpdumpPath": "/bin/false"}})
+        self.daemon.signal(signal.SIGHUP)
+        harness.wait_for(lambda: "Configuration reloaded." in [r.get("MESSAGE") for r in self.records()], 10,
+                         "the reload")
+        harness.manager_call_error("StartCapture", "sa{sv}", "lo", {})
+        failed = self.wait_record("MESSAGE_CAPTURE_FAILED", "the record of the failure")
+        self.assertEqual((failed["CAPTURE_INTERFACE"], failed["PRIORITY"]), ("lo", "3"))
+
+    def test_upload_failure_and_retention_have_message_ids(self):
+        upload_d = os.path.join(self.config_dir, "upload.d")
+        os.makedirs(upload_d)
+        with open(os.path.join(upload_d, "dead.conf"), "w") as f:
+            f.write("[Upload]\nType=cloudshark\nURL=http://127.0.0.1:1/\nToken=unused\n")
+        os.chmod(os.path.join(upload_d, "dead.conf"), 0o600)
+        # One attempt, then the upload fails for good.
+        self.daemon.stop()
+        os.environ["CAPTURED_UPLOAD_RETRY"] = "10 10 1"
+        self.addCleanup(os.environ.pop, "CAPTURED_UPLOAD_RETRY", None)
+        self.daemon.start()
+
+        harness.start_capture("lo", {"FileSize": ("u", 1), "FileCount": ("u", 2), "Upload": ("s", "dead")})
+        self.wait_running("lo")
+        harness.send_udp(payload=b"x" * 1400, count=3000)
+        failed = self.wait_record("MESSAGE_UPLOAD_FAILED", "the record of the failed upload")
+        self.assertEqual((failed["CAPTURE_INTERFACE"], failed["UPLOAD_TARGET"]), ("lo", "dead"))
+        self.assertTrue(failed["CAPTURE_FILE"].startswith(os.path.join(self.capture_dir, "lo", "pcap-lo-")))
+        deleted = self.wait_record("MESSAGE_FILE_DELETED_RETENTION", "the record of a deletion by retention")
+        self.assertEqual(deleted["CAPTURE_INTERFACE"], "lo")
+        self.assertFalse(os.path.exists(deleted["CAPTURE_FILE"]))
 
 
 if __name__ == "__main__":
