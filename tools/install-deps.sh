@@ -23,6 +23,7 @@ PACKAGES=(
         libinih-dev
         libjson-c-dev
         libcurl4-openssl-dev
+        libssl-dev              # libcrypto: SHA-256 of S3 payloads
         libdbus-1-dev           # dbus-1.pc: where the activation file goes
         systemd                 # systemd.pc, busctl, systemd-analyze
         # unit tests
@@ -48,6 +49,14 @@ PACKAGES=(
         # hardening and SELinux tests
         python3-seccomp         # test_hardening applies the unit's seccomp filters
         selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
+        # S3 and HTTP upload tests (issue 13): a real object store that checks SigV4
+        swift
+        swift-proxy
+        swift-object
+        swift-container
+        swift-account
+        python3-swift
+        memcached
 )
 
 missing_packages() {
