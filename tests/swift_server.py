@@ -195,6 +195,35 @@ class SwiftServer:
         except OSError:
             return ""
 
+    def target_keys(self, bucket, secret_file):
+        """The [Upload] keys of a Type=s3 target on this server."""
+        return {"Type": "s3", "Endpoint": self.endpoint, "Bucket": bucket, "Region": REGION,
+                "AccessKeyId": ACCESS_KEY, "SecretAccessKeyFile": secret_file}
+
+    def write_upload_target(self, config_dir, name, bucket, extra=None, secret=SECRET_KEY):
+        """upload.d/<name>.conf for this server, its secret in a 0600 file
+        beside it. Returns the secret file."""
+        secret_file = os.path.join(config_dir, f"{name}.secret")
+        with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(secret + "\n")
+        upload_d = os.path.join(config_dir, "upload.d")
+        os.makedirs(upload_d, exist_ok=True)
+        keys = dict(self.target_keys(bucket, secret_file), **(extra or {}))
+        with open(os.open(os.path.join(upload_d, f"{name}.conf"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                  "w") as f:
+            f.write("[Upload]\n" + "".join(f"{k}={v}\n" for k, v in keys.items()))
+        return secret_file
+
+    def curl_put_argv(self, path, bucket, key, payload_sha256):
+        """`curl --aws-sigv4 -T` of path to bucket/key (the comparison of
+        bench/upload-throughput). The access key holds a ':', which --user
+        would split at: it goes percent-encoded into the URL instead."""
+        user = urllib.parse.quote(ACCESS_KEY, safe="")
+        url = f"http://{user}:{SECRET_KEY}@127.0.0.1:{self.proxy_port}/{bucket}/{urllib.parse.quote(key, safe='/')}"
+        return ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total}",
+                "--aws-sigv4", f"aws:amz:{REGION}:s3", "-H", f"x-amz-content-sha256: {payload_sha256}",
+                "-T", path, url]
+
     # A minimal SigV4 client of its own (not libcurl's, which the daemon
     # uses), to make buckets and to look at what arrived.
     def request(self, method, path, query=None, body=b"", headers=None):

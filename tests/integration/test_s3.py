@@ -56,15 +56,7 @@ class S3TestCase(UploadTargetTestCase):
         self.daemon.start()
 
     def write_s3_target(self, name, keys, secret):
-        secret_file = write_secret(self.config_dir, f"{name}.secret", secret)
-        return self.write_target(name, dict({
-            "Type": "s3",
-            "Endpoint": swift.endpoint,
-            "Bucket": self.bucket,
-            "Region": swift_server.REGION,
-            "AccessKeyId": swift_server.ACCESS_KEY,
-            "SecretAccessKeyFile": secret_file,
-        }, **keys))
+        swift.write_upload_target(self.config_dir, name, self.bucket, keys, secret)
 
     def assert_object_is(self, key, path):
         status, headers, body = swift.get_object(self.bucket, key)
@@ -125,7 +117,7 @@ class PutTest(S3TestCase):
         self.assertEqual(p.stderr.strip(), f"capturectl: no finished file 'pcap-nope.pcap' of '{IFACE}' (see capturectl files {IFACE})")
         p = harness.run([harness.CAPTURECTL, "upload", IFACE, os.path.basename(path), "--target=nope"], check=False)
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn("no such upload target", p.stderr)
+        self.assertTrue(p.stderr.startswith("capturectl: No such upload target 'nope'"), p.stderr)
 
 
 class WrongSecretTest(S3TestCase):
