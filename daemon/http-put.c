@@ -55,14 +55,15 @@ char *http_put_encode_key(const char *key) {
                 return NULL;
         for (const char *p = key;; ) {
                 size_t n = strcspn(p, "/");
-                char *segment = curl_easy_escape(NULL, p, (int) n);   /* the handle is ignored since 7.82 */
+                /* The handle is ignored since 7.82; a length of 0 would mean strlen(). */
+                char *segment = n > 0 ? curl_easy_escape(NULL, p, (int) n) : NULL;
 
-                if (!segment) {
+                if (n > 0 && !segment) {
                         fclose(f);
                         free(buffer);
                         return NULL;
                 }
-                fputs(segment, f);
+                fputs(strempty(segment), f);
                 curl_free(segment);
                 if (!p[n])
                         break;

@@ -19,31 +19,29 @@
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 char *s3_object_url(const UploadTarget *t, const char *encoded_key) {
-        char *host = NULL, *url = NULL, *virtual_host = NULL, *path = NULL;
+        char *scheme = NULL, *host = NULL, *port = NULL, *url = NULL;
         CURLU *u;
 
         if (t->addressing == S3_ADDRESSING_PATH)
                 return asprintf(&url, "%s/%s/%s", t->url, t->bucket, encoded_key) < 0 ? NULL : url;
 
+        /* Parts from curl_url(), the URL put together here: curl_url_get()
+         * of the whole would write the key's hex in lower case, which no
+         * longer matches the signature. The endpoint's path is not used. */
         u = curl_url();
         if (!u)
                 return NULL;
         if (curl_url_set(u, CURLUPART_URL, t->url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-            asprintf(&virtual_host, "%s.%s", t->bucket, host) >= 0 &&
-            asprintf(&path, "/%s", encoded_key) >= 0 &&
-            curl_url_set(u, CURLUPART_HOST, virtual_host, 0) == CURLUE_OK &&
-            curl_url_set(u, CURLUPART_PATH, path, 0) == CURLUE_OK) {
-                char *s = NULL;
-
-                if (curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK) {
-                        url = strdup(s);
-                        curl_free(s);
-                }
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+                (void) curl_url_get(u, CURLUPART_PORT, &port, 0);
+                if (asprintf(&url, "%s://%s.%s%s%s/%s", scheme, t->bucket, host, port ? ":" : "", strempty(port),
+                             encoded_key) < 0)
+                        url = NULL;
         }
+        curl_free(scheme);
         curl_free(host);
-        free(virtual_host);
-        free(path);
+        curl_free(port);
         curl_url_cleanup(u);
         return url;
 }

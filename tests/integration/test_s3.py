@@ -4,6 +4,7 @@
 real object store that checks SigV4: Debian's OpenStack Swift with its s3api
 middleware (tests/swift_server.py), on loopback in the test's namespace."""
 
+import json
 import os
 import signal
 import socket
@@ -95,6 +96,12 @@ class PutTest(S3TestCase):
         self.assertEqual(self.list_files()[path], ("done", location))
         self.assertEqual(self.list_file_uploads()[(path, "s3")], ("done", location, ""))
         wait_for(lambda: capture_property(IFACE, "UploadsSucceeded") == 1, 5, "UploadsSucceeded == 1")
+        p = harness.run([harness.CAPTURECTL, "--json", "files", IFACE])
+        (entry,) = [f for f in json.loads(p.stdout) if f["Path"] == path]
+        self.assertEqual((entry["UploadState"], entry["Detail"]), ("done", location))
+        self.assertEqual(entry["Uploads"], [{"Target": "s3", "State": "done", "Location": location, "Error": ""}])
+        p = harness.run([harness.CAPTURECTL, "files", IFACE])
+        self.assertIn(location, p.stdout)
 
         # Nothing secret in the log or on the bus.
         self.assertNotIn(swift_server.SECRET_KEY, self.daemon.log())
