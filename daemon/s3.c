@@ -149,13 +149,13 @@ static void s3_job_free(void *userdata) {
         if (!j)
                 return;
         job_end_request(j);
-        upload_scan_free(j->scan);
-        if (j->fd >= 0)
-                close(j->fd);
         if (j->etags)
                 for (size_t i = 0; i < j->scanned->n_parts; i++)
                         free(j->etags[i]);
         free(j->etags);
+        upload_scan_free(j->scan);      /* after the etags: it owns j->scanned */
+        if (j->fd >= 0)
+                close(j->fd);
         upload_target_free(j->target);
         free(j->path);
         free(j->interface);

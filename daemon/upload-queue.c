@@ -467,7 +467,9 @@ static void on_job_save_resume(void *userdata, const char *resume) {
 
         if (streq_ptr(e->resume, resume))
                 return;
-        if (resume ? free_and_strdup(&e->resume, resume) < 0 : !(e->resume = mfree_str(e->resume), true))
+        if (!resume)
+                e->resume = mfree_str(e->resume);
+        else if (free_and_strdup(&e->resume, resume) < 0)
                 log_oom();
         (void) queue_save(e->queue);
 }
