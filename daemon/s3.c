@@ -130,6 +130,15 @@ typedef struct S3Job {
         UploadJobCallbacks callbacks;
 } S3Job;
 
+static const char *const step_names[] = {
+        [S3_STEP_ABORT_OLD] = "AbortMultipartUpload (earlier)",
+        [S3_STEP_PUT] = "PutObject",
+        [S3_STEP_CREATE] = "CreateMultipartUpload",
+        [S3_STEP_PART] = "UploadPart",
+        [S3_STEP_COMPLETE] = "CompleteMultipartUpload",
+        [S3_STEP_ABORT] = "AbortMultipartUpload",
+};
+
 #define log_job(j, priority, error, ...) \
         log_upload((priority), (error), (j)->interface, (j)->path, (j)->target->name, __VA_ARGS__)
 
@@ -270,7 +279,7 @@ static int job_new_request(S3Job *j, S3Step step, const char *key, const char *q
 #undef SET
         if (c != CURLE_OK)
                 return log_job(j, LOG_WARNING, EIO, "Failed to set up a request to %s: %s", full, curl_easy_strerror(c));
-        log_job(j, LOG_DEBUG, 0, "S3 request %d: %s", (int) step, full);
+        log_job(j, LOG_DEBUG, 0, "%s %s", step_names[step], full);
         return 0;
 }
 
