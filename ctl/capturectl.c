@@ -40,7 +40,7 @@ const Verb verbs[] = {
         { "watch", "[IFACE...]", "Follow completions, uploads and state changes live",
           "Runs until interrupted. Its output is never paged.",
           0, SIZE_MAX, 0, verb_watch },
-        { "upload", "IFACE FILE [--target=NAME]", "Queue a finished file for upload again",
+        { "upload", "IFACE FILE", "Queue a finished file for upload again (--target=NAME)",
           "FILE is a name or path from 'files IFACE'. Without --target, to each of the\n"
           "capture's Upload= targets. Uses the same queue, with its retries.",
           2, 2, VERB_FILE | VERB_TARGET, verb_upload },
