@@ -79,6 +79,9 @@ use = egg:swift#listing_formats
 [filter:s3api]
 use = egg:swift#s3api
 location = {region}
+# Host: BUCKET.localhost[:port] is virtual-hosted addressing (curl resolves
+# *.localhost to the loopback address itself, no DNS needed).
+storage_domain = localhost
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = testing .admin
@@ -114,7 +117,9 @@ class SwiftServer:
     """Start with start(), stop with stop(); the proxy alone can be stopped
     and started again (stop_proxy()/start_proxy()) to play "server down"."""
 
-    def __init__(self, directory, proxy_port=8080, memcached_port=11211):
+    default_proxy_port = 8080
+
+    def __init__(self, directory, proxy_port=default_proxy_port, memcached_port=11211):
         self.directory = directory
         self.proxy_port = proxy_port
         self.memcached_port = memcached_port

@@ -48,12 +48,14 @@ class S3TestCase(UploadTargetTestCase):
 
     target_keys = {}
     secret = swift_server.SECRET_KEY
+    daemon_args = ()
 
     def setUp(self):
         super().setUp()
         self.bucket = f"b{os.getpid()}-{self._testMethodName.replace('_', '-')[:40]}".lower()
         swift.create_bucket(self.bucket)
         self.write_s3_target("s3", self.target_keys, self.secret)
+        self.daemon.extra_args += list(self.daemon_args)
         self.daemon.start()
 
     def write_s3_target(self, name, keys, secret):
@@ -125,6 +127,22 @@ class PutTest(S3TestCase):
         p = harness.run([harness.CAPTURECTL, "upload", IFACE, os.path.basename(path), "--target=nope"], check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertTrue(p.stderr.startswith("capturectl: No such upload target 'nope'"), p.stderr)
+
+
+class VirtualHostTest(S3TestCase):
+    """AddressingStyle=virtual: the bucket in the host name, signed so."""
+    port = swift_server.SwiftServer.default_proxy_port
+    target_keys = {"Endpoint": f"http://localhost:{port}", "AddressingStyle": "virtual"}
+    daemon_args = ("--debug",)   # the request URLs are logged at debug level
+
+    def test_virtual_hosted_addressing(self):
+        path = self.capture_one_file("s3")
+        location = self.wait_uploaded(path)
+        key = location.split("/", 3)[3]
+        self.assert_object_is(key, path)
+        # Swift takes path-style requests too: the URL shows which it was.
+        self.assertIn(f"PutObject http://{self.bucket}.localhost:{self.port}/{socket.gethostname()}/{IFACE}/",
+                      self.daemon.log())
 
 
 class WrongSecretTest(S3TestCase):
