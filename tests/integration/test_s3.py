@@ -126,7 +126,7 @@ class PutTest(S3TestCase):
         self.assertEqual(p.stderr.strip(), f"capturectl: no finished file 'pcap-nope.pcap' of '{IFACE}' (see capturectl files {IFACE})")
         p = harness.run([harness.CAPTURECTL, "upload", IFACE, os.path.basename(path), "--target=nope"], check=False)
         self.assertNotEqual(p.returncode, 0)
-        self.assertTrue(p.stderr.startswith("capturectl: No such upload target 'nope'"), p.stderr)
+        self.assertTrue(p.stderr.lower().startswith("capturectl: no such upload target 'nope'"), p.stderr)
 
 
 class VirtualHostTest(S3TestCase):
