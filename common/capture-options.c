@@ -9,6 +9,7 @@
 #include "capture-options.h"
 #include "macro.h"
 #include "names.h"
+#include "strv.h"
 
 #define OPT(k, c, t, lo, hi, field, h) \
         { .key = k, .cli_name = c, .type = t, .min = lo, .max = hi, .offset = offsetof(CaptureOptions, field), .help = h }
@@ -28,8 +29,8 @@ const OptionSpec capture_option_table[] = {
             "put the interface into promiscuous mode"),
         OPT("RotateSeconds", "rotate-seconds", OPTION_UINT32, 0, 31 * 24 * 3600, rotate_seconds,
             "also start a new file after this many seconds, 0 = by size only"),
-        OPT("Upload", "upload", OPTION_STRING, 0, UPLOAD_TARGET_NAME_MAX, upload,
-            "upload target (upload.d/NAME.conf) for finished files, \"\" = none"),
+        OPT("Upload", "upload", OPTION_STRING, 0, UPLOAD_LIST_MAX, upload,
+            "upload targets (upload.d/NAME.conf) for finished files, separated by spaces, \"\" = none"),
 };
 
 const size_t capture_option_table_size = ELEMENTSOF(capture_option_table);
@@ -169,6 +170,59 @@ static void *field_of(const CaptureOptions *o, const OptionSpec *spec) {
         return (uint8_t *) o + spec->offset;
 }
 
+int upload_list_split(const char *list, char ***ret) {
+        size_t n = 0;
+        char **v;
+
+        for (const char *p = list; *p; ) {
+                p += strspn(p, " ");
+                if (!*p)
+                        break;
+                n++;
+                p += strcspn(p, " ");
+        }
+        v = calloc(n + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        n = 0;
+        for (const char *p = list; *p; ) {
+                size_t k;
+
+                p += strspn(p, " ");
+                if (!*p)
+                        break;
+                k = strcspn(p, " ");
+                v[n] = strndup(p, k);
+                if (!v[n++]) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+                p += k;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* Upload=: "" or target names separated by spaces, each at most once. */
+static int check_upload_list(const OptionSpec *spec, const char *list, char **ret_error) {
+        _cleanup_(strv_freep) char **names = NULL;
+
+        if (upload_list_split(list, &names) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; names[i]; i++) {
+                if (!upload_target_name_is_valid(names[i]))
+                        return set_error(ret_error,
+                                         "%s: '%s' is not a valid upload target name (letters, digits, '-', '_', '.')",
+                                         spec->key, names[i]);
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(names[i], names[j]) == 0)
+                                return set_error(ret_error, "%s: upload target '%s' is named twice", spec->key, names[i]);
+        }
+        if (strv_length(names) > UPLOAD_LIST_TARGETS_MAX)
+                return set_error(ret_error, "%s: more than %d upload targets", spec->key, UPLOAD_LIST_TARGETS_MAX);
+        return 0;
+}
+
 static int check_value(const OptionSpec *spec, const OptionValue *value, char **ret_error) {
         if (value->type != spec->type)
                 return set_error(ret_error, "%s: expected type '%c', got '%c'", spec->key,
@@ -188,11 +242,8 @@ static int check_value(const OptionSpec *spec, const OptionValue *value, char **
                                 return set_error(ret_error, "%s: control characters are not allowed", spec->key);
                 if (strlen(value->s) > spec->max)
                         return set_error(ret_error, "%s: longer than %" PRIu32 " characters", spec->key, spec->max);
-                if (strcmp(spec->key, "Upload") == 0 && value->s[0] != '\0' &&
-                    !upload_target_name_is_valid(value->s))
-                        return set_error(ret_error,
-                                         "%s: '%s' is not a valid upload target name (letters, digits, '-', '_', '.')",
-                                         spec->key, value->s);
+                if (strcmp(spec->key, "Upload") == 0)
+                        return check_upload_list(spec, value->s, ret_error);
                 return 0;
         }
         return -EINVAL;

@@ -10,6 +10,9 @@
  * and capturectl: one table says each option's key, type, range and help. */
 
 #define FILTER_MAX 4096
+/* Upload=: at most this many targets, in at most this many characters. */
+#define UPLOAD_LIST_TARGETS_MAX 8
+#define UPLOAD_LIST_MAX 1024
 
 typedef struct CaptureOptions {
         char *filter;             /* BPF expression, "" = everything */
@@ -19,7 +22,7 @@ typedef struct CaptureOptions {
         uint32_t buffer_size;     /* KiB, as tcpdump -B */
         bool promiscuous;
         uint32_t rotate_seconds;  /* 0 = rotate by size only */
-        char *upload;             /* upload target name, "" = none */
+        char *upload;             /* upload target names separated by spaces, "" = none */
 } CaptureOptions;
 
 typedef enum OptionType {
@@ -94,6 +97,10 @@ int option_value_append(sd_bus_message *m, const OptionSpec *spec, const OptionV
 
 /* Appends all options as a{sv}. */
 int capture_options_append(sd_bus_message *m, const CaptureOptions *o);
+
+/* Splits an Upload= value into its target names (NULL-terminated, free
+ * with strv_free(); empty for ""). */
+int upload_list_split(const char *list, char ***ret);
 
 /* Formats a value as text (as option_value_parse reads it). */
 int option_value_format(const OptionValue *value, char **ret);

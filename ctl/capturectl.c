@@ -41,6 +41,10 @@ const Verb verbs[] = {
         { "watch", "[IFACE...]", "Follow completions, uploads and state changes live",
           "Runs until interrupted. Its output is never paged.",
           0, SIZE_MAX, 0, verb_watch },
+        { "upload", "IFACE FILE", "Queue a finished file for upload again (--target=NAME)",
+          "FILE is a name or path from 'files IFACE'. Without --target, to each of the\n"
+          "capture's Upload= targets. Uses the same queue, with its retries.",
+          2, 2, VERB_FILE | VERB_TARGET | VERB_CONTROL, verb_upload },
 };
 
 const size_t verbs_size = ELEMENTSOF(verbs);
@@ -58,6 +62,7 @@ enum {
         ARG_NO_AUTO_START,
         ARG_NO_PAGER,
         ARG_NOW,
+        ARG_TARGET,
         ARG_CAPTURE_OPTION,             /* + 2 × index in capture_option_table, + 1 for --no-NAME */
 };
 
@@ -77,6 +82,8 @@ const CtlOption ctl_options[] = {
           "Do not pipe status, list and files into a pager" },
         { "now", 0, NULL, ARG_NOW, VERB_NOW,
           "With enable: also start; with disable: also stop" },
+        { "target", 0, "NAME", ARG_TARGET, VERB_TARGET,
+          "With upload: the upload target (upload.d/NAME.conf)" },
         { "quiet", 'q', NULL, 'q', 0,
           "Print less: no footers; status only sets the exit status" },
         { "help", 'h', NULL, 'h', 0,
@@ -286,6 +293,11 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
                 case ARG_NOW:
                         c->now = true;
                         break;
+                case ARG_TARGET:
+                        if (!upload_target_name_is_valid(optarg))
+                                return log_error_errno(-EINVAL, "invalid upload target name '%s'", optarg);
+                        c->target = optarg;
+                        break;
                 case 'q':
                         c->quiet = true;
                         break;
@@ -325,6 +337,8 @@ static int check_verb_args(const Context *c, const Verb *verb, char **args, size
         if (verb->flags & VERB_LOCAL)
                 return 0;       /* it checks its own */
 
+        if ((verb->flags & VERB_FILE) && n_args != 2)
+                return log_error_errno(-EINVAL, "%s needs an interface name and a file name", verb->name);
         if (n_args < verb->min_args)
                 return log_error_errno(-EINVAL, "%s needs %s interface name", verb->name,
                                        verb->max_args == 1 ? "an" : "at least one");
@@ -332,7 +346,7 @@ static int check_verb_args(const Context *c, const Verb *verb, char **args, size
                 return log_error_errno(-EINVAL, verb->max_args == 0 ? "%s takes no arguments" :
                                        "%s takes one interface name only", verb->name);
 
-        for (size_t i = 0; i < n_args; i++)
+        for (size_t i = 0; i < ((verb->flags & VERB_FILE) ? 1 : n_args); i++)
                 if (!interface_name_is_valid(args[i]))
                         return log_error_errno(-EINVAL, "invalid interface name '%s'", args[i]);
 
@@ -343,7 +357,9 @@ static int check_verb_args(const Context *c, const Verb *verb, char **args, size
                 return log_error_errno(-EINVAL, "--now is only valid with enable and disable");
         if (!c->auto_start && !(verb->flags & VERB_CONTROL))
                 return log_error_errno(-EINVAL, "--no-auto-start is only valid with start, stop, restart, "
-                                       "enable and disable");
+                                       "enable, disable and upload");
+        if (c->target && !(verb->flags & VERB_TARGET))
+                return log_error_errno(-EINVAL, "--target is only valid with upload");
 
         return 0;
 }

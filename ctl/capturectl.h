@@ -38,6 +38,7 @@ typedef struct Context {
         pid_t polkit_agent;         /* pkttyagent, 0 if none runs */
         CaptureOptionArg *options;  /* in the order first given; the last value given wins */
         size_t n_options;
+        const char *target;         /* upload --target= */
 } Context;
 
 /* Before the output of status, list and files: a pager if stdout is a
@@ -62,6 +63,11 @@ int verb_status(Context *c, char **ifaces, size_t n_ifaces);
 int verb_list(Context *c, char **ifaces, size_t n_ifaces);
 int verb_files(Context *c, char **ifaces, size_t n_ifaces);
 int verb_watch(Context *c, char **ifaces, size_t n_ifaces);
+int verb_upload(Context *c, char **args, size_t n_args);
+
+/* A call that may need polkit's authorization: with a polkit agent for a
+ * password on our terminal, and time to type it. */
+int context_call_authorized(Context *c, sd_bus_message *m, sd_bus_error *error, sd_bus_message **reply);
 int verb_help(Context *c, char **args, size_t n_args);
 
 /* Every capture as a JSON object ("Interface", "State", "Path" and its
@@ -74,6 +80,8 @@ typedef enum VerbFlags {
         VERB_NOW             = 1 << 1,  /* takes --now */
         VERB_LOCAL           = 1 << 2,  /* needs no bus; its arguments are no interface names */
         VERB_CONTROL         = 1 << 3,  /* changes captures: takes --no-auto-start */
+        VERB_FILE            = 1 << 4,  /* IFACE FILE: only the first argument is an interface name */
+        VERB_TARGET          = 1 << 5,  /* takes --target= */
 } VerbFlags;
 
 typedef struct Verb {

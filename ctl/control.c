@@ -78,12 +78,18 @@ static int manager_call(Context *c, const ManagerCall *call, const char *iface, 
                         return r;
         }
 
+        return context_call_authorized(c, m, error, NULL);
+}
+
+int context_call_authorized(Context *c, sd_bus_message *m, sd_bus_error *error, sd_bus_message **reply) {
+        int r;
+
         r = sd_bus_message_set_auto_start(m, c->auto_start);
         if (r < 0)
                 return r;
 
         open_polkit_agent(c);
-        return sd_bus_call(c->bus, m, c->ask_password ? INTERACTIVE_CALL_TIMEOUT_USEC : 0, error, NULL);
+        return sd_bus_call(c->bus, m, c->ask_password ? INTERACTIVE_CALL_TIMEOUT_USEC : 0, error, reply);
 }
 
 /* Makes the calls for each interface in turn. A failure that concerns one

@@ -43,15 +43,67 @@ static int table_add_file(Table *t, const CaptureFile *f) {
         return 0;
 }
 
-static int json_add_file(json_object *array, const CaptureFile *f) {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+/* Manager.ListFileUploads: {path: [{Target, State, Location, Error}, ...]}
+ * for --json. A daemon without the method (older) gives none. */
+static int read_file_uploads(Context *c, const char *iface, json_object **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_object_putp) json_object *uploads = json_object_new_object();
+        const char *path, *target, *state, *location, *last_error;
+        int r;
 
+        if (!uploads)
+                return -ENOMEM;
+        r = sd_bus_call_method(c->bus, CAPTURED_BUS_NAME, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE,
+                               "ListFileUploads", &error, &reply, "s", iface);
+        if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD)) {
+                *ret = TAKE_PTR(uploads);
+                return 0;
+        }
+        if (r < 0)
+                return log_bus_error(c->bus, &error, r, iface, "list the uploads");
+
+        r = sd_bus_message_enter_container(reply, 'a', "(sssss)");
+        while (r >= 0 &&
+               (r = sd_bus_message_read(reply, "(sssss)", &path, &target, &state, &location, &last_error)) > 0) {
+                json_object *list = NULL, *o = json_object_new_object();
+
+                if (!json_object_object_get_ex(uploads, path, &list)) {
+                        list = json_object_new_array();
+                        if (!list || json_object_object_add(uploads, path, list) < 0) {
+                                json_object_put(list);
+                                list = NULL;
+                        }
+                }
+                if (!o || !list ||
+                    json_add(o, "Target", json_object_new_string(target)) < 0 ||
+                    json_add(o, "State", json_object_new_string(state)) < 0 ||
+                    json_add(o, "Location", json_object_new_string(location)) < 0 ||
+                    json_add(o, "Error", json_object_new_string(last_error)) < 0 ||
+                    json_object_array_add(list, o) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(uploads);
+        return 0;
+}
+
+static int json_add_file(json_object *array, const CaptureFile *f, json_object *uploads) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        json_object *list = NULL;
+
+        if (!json_object_object_get_ex(uploads, f->path, &list))
+                list = NULL;
         if (!o ||
             json_add(o, "Path", json_object_new_string(f->path)) < 0 ||
             json_add(o, "Size", json_object_new_uint64(f->size)) < 0 ||
             json_add(o, "CompletedAt", json_object_new_uint64(f->completed_at)) < 0 ||
             json_add(o, "UploadState", json_object_new_string(f->upload_state)) < 0 ||
-            json_add(o, "Detail", json_object_new_string(f->detail)) < 0)
+            json_add(o, "Detail", json_object_new_string(f->detail)) < 0 ||
+            json_add(o, "Uploads", list ? json_object_get(list) : json_object_new_array()) < 0)
                 return -ENOMEM;
 
         if (json_object_array_add(array, o) < 0)
@@ -60,7 +112,7 @@ static int json_add_file(json_object *array, const CaptureFile *f) {
         return 0;
 }
 
-static int print_files(Context *c, sd_bus_message *reply) {
+static int print_files(Context *c, sd_bus_message *reply, json_object *uploads) {
         static const char *const headers[] = { "PATH", "SIZE", "COMPLETED", "UPLOAD", "DETAIL" };
         _cleanup_(json_object_putp) json_object *array = NULL;
         _cleanup_(table_freep) Table *t = NULL;
@@ -86,7 +138,7 @@ static int print_files(Context *c, sd_bus_message *reply) {
 
         while ((r = sd_bus_message_read(reply, "(sttss)", &f.path, &f.size, &f.completed_at,
                                         &f.upload_state, &f.detail)) > 0) {
-                r = array ? json_add_file(array, &f) : table_add_file(t, &f);
+                r = array ? json_add_file(array, &f, uploads) : table_add_file(t, &f);
                 if (r < 0)
                         return r;
                 total += f.size;
@@ -115,6 +167,7 @@ static int print_files(Context *c, sd_bus_message *reply) {
 int verb_files(Context *c, char **ifaces, size_t n_ifaces) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_object_putp) json_object *uploads = NULL;
         _cleanup_(freep) char *path = NULL;
         const char *iface = ifaces[0];
         char action[64];
@@ -129,7 +182,13 @@ int verb_files(Context *c, char **ifaces, size_t n_ifaces) {
         if (r < 0)
                 return log_bus_error(c->bus, &error, r, iface, action);
 
-        r = print_files(c, reply);
+        if (c->json) {
+                r = read_file_uploads(c, iface, &uploads);
+                if (r < 0)
+                        return r;
+        }
+
+        r = print_files(c, reply, uploads);
         if (r < 0)
                 return log_error_errno(r, "failed to %s: %s", action, strerror(-r));
         return 0;

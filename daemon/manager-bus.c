@@ -14,6 +14,7 @@
 #include "manager.h"
 #include "names.h"
 #include "netif.h"
+#include "capture-files.h"
 
 /* Interface names come from anyone: quote at most this much of one back. */
 #define QUOTE_MAX 32
@@ -86,7 +87,7 @@ static void start_data_free(void *p) {
  * known upload target. */
 static int read_start_data(Manager *m, sd_bus_message *message, const char *interface, bool enable,
                            StartData **ret, sd_bus_error *error) {
-        _cleanup_(freep) char *filter_error = NULL;
+        _cleanup_(freep) char *filter_error = NULL, *missing = NULL;
         bool exists = netif_exists(interface);
         StartData *d;
         int r;
@@ -112,10 +113,11 @@ static int read_start_data(Manager *m, sd_bus_message *message, const char *inte
                         goto fail;
         }
 
-        if (!isempty(d->effective.upload) && !manager_find_upload_target(m, d->effective.upload)) {
-                r = no_such_upload_target(m, d->effective.upload, error);
+        r = manager_check_upload_targets(m, d->effective.upload, &missing);
+        if (r == -ENOENT)
+                r = no_such_upload_target(m, missing, error);
+        if (r < 0)
                 goto fail;
-        }
 
         r = filter_check(exists ? interface : NULL, strempty(d->effective.filter), d->effective.snap_length,
                          &filter_error);
@@ -395,6 +397,143 @@ static int method_list_captures(sd_bus_message *message, void *userdata, sd_bus_
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Issue 13: a manual re-upload, UploadFile(interface, file, target), and
+ * every target's state of every file, ListFileUploads(interface). */
+typedef struct UploadFileData {
+        char *path;
+        char *target;
+} UploadFileData;
+
+static void upload_file_data_free(void *p) {
+        UploadFileData *d = p;
+
+        if (d) {
+                free(d->path);
+                free(d->target);
+        }
+        free(d);
+}
+
+static int do_upload_file(Request *req, sd_bus_error *error) {
+        const UploadFileData *d = req->data;
+        Capture *c = manager_find_capture(req->manager, req->interface);
+        int r;
+
+        if (!c)
+                return no_such_capture(req->interface, error);
+        r = manager_reupload_file(req->manager, c, d->path, d->target);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s is being uploaded already", d->path);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot queue %s: %m", d->path);
+        return sd_bus_reply_method_return(req->message, "s", d->path);
+}
+
+/* file: the name of one of the capture's finished files, or its path. */
+static int read_upload_file(Manager *m, Capture *c, const char *file, const char *target, UploadFileData **ret,
+                            sd_bus_error *error) {
+        _cleanup_(freep) char *path = NULL;
+        const char *name = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+        UploadFileData *d;
+
+        if (file_index_find(&c->files, name)) {
+                path = capture_file_path(c, name);
+                if (!path)
+                        return -ENOMEM;
+        }
+        if (!path || (strchr(file, '/') && strcmp(path, file) != 0))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FILE_NOT_FOUND, "No finished file '%.*s' of '%s'",
+                                         QUOTE_MAX * 8, file, c->interface);
+
+        if (isempty(target) && isempty(c->options.upload))
+                return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
+                                         "The capture on '%s' has no Upload= target; name one", c->interface);
+        if (!isempty(target) && (!upload_target_name_is_valid(target) || !manager_find_upload_target(m, target)))
+                return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
+                                         "No such upload target '%.*s' (no %s/upload.d/%.*s.conf)", QUOTE_MAX, target,
+                                         m->config_dir, QUOTE_MAX, target);
+
+        d = calloc(1, sizeof(UploadFileData));
+        if (!d || !(d->target = strdup(target))) {
+                upload_file_data_free(d);
+                return -ENOMEM;
+        }
+        d->path = TAKE_PTR(path);
+        *ret = d;
+        return 0;
+}
+
+static int method_upload_file(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *interface, *file, *target;
+        UploadFileData *d = NULL;
+        Request *req;
+        Capture *c;
+        int r;
+
+        r = sd_bus_message_read(message, "sss", &interface, &file, &target);
+        if (r < 0)
+                return r;
+        r = validate_interface_name(interface, error);
+        if (r < 0)
+                return r;
+        c = manager_find_capture(m, interface);
+        if (!c)
+                return no_such_capture(interface, error);
+        r = read_upload_file(m, c, file, target, &d, error);
+        if (r < 0)
+                return r;
+
+        r = request_new(&req, m, message, "upload", interface, do_upload_file);
+        if (r < 0) {
+                upload_file_data_free(d);
+                return r;
+        }
+        req->data = d;
+        req->data_free = upload_file_data_free;
+        return authorize_request(req, error);
+}
+
+static int append_file_uploads(sd_bus_message *reply, Manager *m, const char *path) {
+        _cleanup_(freep) UploadInfo *uploads = NULL;
+        size_t n = 0;
+        int r;
+
+        r = upload_queue_get_uploads(m->uploads, path, &uploads, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "(sssss)", path, uploads[i].target,
+                                          upload_state_to_string(uploads[i].state), uploads[i].remote,
+                                          uploads[i].error);
+        return r;
+}
+
+static int method_list_file_uploads(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        const char *interface;
+        Capture *c;
+        int r;
+
+        r = read_interface(message, &interface, error);
+        if (r < 0)
+                return r;
+        c = manager_find_capture(m, interface);
+        if (!c)
+                return no_such_capture(interface, error);
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssss)");
+        for (size_t i = 0; r >= 0 && i < c->files.n; i++) {
+                _cleanup_(freep) char *path = capture_file_path(c, c->files.files[i].name);
+
+                r = path ? append_file_uploads(reply, m, path) : -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
 static int property_get_capture_directory(sd_bus *bus, const char *path, const char *interface,
                                           const char *property, sd_bus_message *reply,
                                           void *userdata, sd_bus_error *error) {
@@ -426,6 +565,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_get_capture, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ListCaptures", "", , "a(sso)", SD_BUS_PARAM(captures), method_list_captures,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("UploadFile", "sss", SD_BUS_PARAM(interface) SD_BUS_PARAM(file) SD_BUS_PARAM(target),
+                                 "s", SD_BUS_PARAM(path), method_upload_file, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListFileUploads", "s", SD_BUS_PARAM(interface), "a(sssss)", SD_BUS_PARAM(uploads),
+                                 method_list_file_uploads, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("FileCompleted", "sst",
                                  SD_BUS_PARAM(interface) SD_BUS_PARAM(path) SD_BUS_PARAM(size), 0),
         SD_BUS_SIGNAL_WITH_NAMES("UploadFinished", "sssbs",

@@ -357,6 +357,43 @@ bool manager_find_upload_target(Manager *m, const char *name) {
         return upload_queue_find_target(m->uploads, name) != NULL;
 }
 
+int manager_check_upload_targets(Manager *m, const char *list, char **ret_missing) {
+        _cleanup_(strv_freep) char **names = NULL;
+        int r;
+
+        *ret_missing = NULL;
+        r = upload_list_split(strempty(list), &names);
+        if (r < 0)
+                return r;
+        for (char **name = names; *name; name++)
+                if (!manager_find_upload_target(m, *name)) {
+                        *ret_missing = strdup(*name);
+                        return *ret_missing ? -ENOENT : -ENOMEM;
+                }
+        return 0;
+}
+
+int manager_reupload_file(Manager *m, Capture *c, const char *path, const char *target) {
+        _cleanup_(strv_freep) char **names = NULL;
+        int r, queued = 0;
+
+        r = upload_list_split(isempty(target) ? strempty(c->options.upload) : target, &names);
+        if (r < 0)
+                return r;
+        if (!names[0])
+                return -ENOKEY;
+        for (char **name = names; *name; name++) {
+                r = upload_queue_reupload(m->uploads, c->interface, path, *name);
+                if (r < 0)
+                        return r;
+                queued += r;
+                log_upload(LOG_INFO, 0, c->interface, path, *name, "%s: %s queued again for upload to %s.",
+                           c->interface, path, *name);
+        }
+        capture_emit_changed(c, "UploadsPending", NULL);
+        return queued;
+}
+
 static int capture_start_enabled(Manager *m, const char *interface) {
         _cleanup_(capture_options_done) CaptureOptions o = {};
         Capture *c;

@@ -68,6 +68,13 @@ int manager_effective_options(Manager *m, const char *interface, const CaptureOp
 
 /* Whether an upload target of that name is configured. */
 bool manager_find_upload_target(Manager *m, const char *name);
+/* Whether every name of an Upload= list is configured: -ENOENT and the
+ * first that is not in *ret_missing otherwise. */
+int manager_check_upload_targets(Manager *m, const char *list, char **ret_missing);
+/* A manual re-upload of a finished file of c to target, or to each of the
+ * capture's Upload= targets if target is "": -ENOKEY if there are none,
+ * -EBUSY if one is pending already. */
+int manager_reupload_file(Manager *m, Capture *c, const char *path, const char *target);
 
 /* Stops every capture; the event loop exits once all have stopped. */
 void manager_begin_exit(Manager *m);

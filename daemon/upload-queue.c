@@ -12,7 +12,10 @@
 #include "cloudshark.h"
 #include "curl-event.h"
 #include "log.h"
+#include "capture-options.h"
+#include "strv.h"
 #include "time-util.h"
+#include "upload-job.h"
 #include "upload-queue.h"
 
 #define STATE_FILE "uploads.json"
@@ -84,8 +87,10 @@ typedef struct UploadEntry {
         unsigned attempts;
         char *remote;               /* the remote URL once DONE */
         char *error;                /* why the last attempt failed */
+        char *resume;               /* the job's state across restarts (an S3 UploadId) */
         uint64_t next_attempt_usec; /* CLOCK_MONOTONIC, while PENDING */
-        CloudsharkJob *job;         /* while UPLOADING, and while DONE cleans up */
+        const UploadTargetOps *ops; /* of the job */
+        void *job;                  /* while UPLOADING, and while DONE cleans up */
 } UploadEntry;
 
 /* Since the daemon started, per interface. */
@@ -107,6 +112,8 @@ struct UploadQueue {
         UploadCounters *counters;
         sd_event_source *timer;
 
+        char *detail;               /* what upload_queue_get_state() lends */
+
         uint64_t retry_base_usec;
         uint64_t retry_max_usec;
         unsigned max_attempts;
@@ -119,12 +126,14 @@ static UploadEntry *entry_free(UploadEntry *e) {
         if (!e)
                 return NULL;
 
-        cloudshark_job_free(e->job);
+        if (e->job)
+                e->ops->free(e->job);
         free(e->path);
         free(e->interface);
         free(e->target);
         free(e->remote);
         free(e->error);
+        free(e->resume);
         free(e);
         return NULL;
 }
@@ -171,11 +180,23 @@ static void queue_remove(UploadQueue *q, UploadEntry *e) {
         entry_free(e);
 }
 
-static UploadEntry *queue_find(const UploadQueue *q, const char *path) {
+/* A file has one entry per target. target NULL: the first of any. */
+static UploadEntry *queue_find(const UploadQueue *q, const char *path, const char *target) {
         for (UploadEntry *e = q->entries; e; e = e->next)
+                if (strcmp(e->path, path) == 0 && (!target || strcmp(e->target, target) == 0))
+                        return e;
+        return NULL;
+}
+
+static UploadEntry *queue_find_next(const UploadEntry *after, const char *path) {
+        for (UploadEntry *e = after->next; e; e = e->next)
                 if (strcmp(e->path, path) == 0)
                         return e;
         return NULL;
+}
+
+static bool entry_is_pending(const UploadEntry *e) {
+        return e->state == UPLOAD_PENDING || e->state == UPLOAD_UPLOADING;
 }
 
 static UploadCounters *queue_counters(UploadQueue *q, const char *interface) {
@@ -211,7 +232,8 @@ static json_object *entry_to_json(const UploadEntry *e) {
             json_object_object_add(o, "state", json_object_new_string(upload_state_to_string(e->state))) < 0 ||
             json_object_object_add(o, "attempts", json_object_new_int((int) e->attempts)) < 0 ||
             json_object_object_add(o, "remote", json_object_new_string(strempty(e->remote))) < 0 ||
-            json_object_object_add(o, "error", json_object_new_string(strempty(e->error))) < 0) {
+            json_object_object_add(o, "error", json_object_new_string(strempty(e->error))) < 0 ||
+            (e->resume && json_object_object_add(o, "resume", json_object_new_string(e->resume)) < 0)) {
                 json_object_put(o);
                 return NULL;
         }
@@ -421,19 +443,58 @@ static const UploadTarget *queue_target(const UploadQueue *q, const char *name, 
         return NULL;
 }
 
+static void entry_free_job(UploadEntry *e) {
+        if (e->job)
+                e->ops->free(e->job);
+        e->job = NULL;
+}
+
 static void on_job_uploaded(void *userdata, bool success, const char *detail, bool finished) {
         UploadEntry *e = userdata;
+        _cleanup_(freep) char *copy = strdup(detail);   /* detail may belong to the job */
 
         if (finished)
-                e->job = cloudshark_job_free(e->job);
-        entry_transition(e, success ? UPLOAD_EVENT_SUCCEEDED : UPLOAD_EVENT_FAILED, detail);
+                entry_free_job(e);
+        entry_transition(e, success ? UPLOAD_EVENT_SUCCEEDED : UPLOAD_EVENT_FAILED, copy ? copy : "out of memory");
 }
 
 static void on_job_finished(void *userdata) {
+        entry_free_job(userdata);
+}
+
+static void on_job_save_resume(void *userdata, const char *resume) {
         UploadEntry *e = userdata;
 
-        e->job = cloudshark_job_free(e->job);
+        if (streq_ptr(e->resume, resume))
+                return;
+        if (!resume)
+                e->resume = mfree_str(e->resume);
+        else if (free_and_strdup(&e->resume, resume) < 0)
+                log_oom();
+        (void) queue_save(e->queue);
 }
+
+/* CloudShark's job predates the common interface; this adapts it. */
+static int cloudshark_start(void **ret, sd_event *event, CurlEvent *curl, const UploadTarget *target,
+                            const UploadRequest *request, const UploadJobCallbacks *callbacks) {
+        return cloudshark_job_start((CloudsharkJob **) ret, curl, target, request->path, callbacks->uploaded,
+                                    callbacks->finished, callbacks->userdata);
+}
+
+static void cloudshark_free(void *job) {
+        cloudshark_job_free(job);
+}
+
+static const UploadTargetOps cloudshark_upload_ops = {
+        .start = cloudshark_start,
+        .free = cloudshark_free,
+};
+
+static const UploadTargetOps *const target_ops[_UPLOAD_TARGET_TYPE_MAX] = {
+        [UPLOAD_TARGET_CLOUDSHARK] = &cloudshark_upload_ops,
+        [UPLOAD_TARGET_S3] = &s3_upload_ops,
+        [UPLOAD_TARGET_HTTP] = &http_put_upload_ops,
+};
 
 static void entry_start(UploadEntry *e, const UploadTarget *t) {
         _cleanup_(freep) char *error = NULL;
@@ -451,13 +512,18 @@ static void entry_start(UploadEntry *e, const UploadTarget *t) {
         log_upload(LOG_DEBUG, 0, e->interface, e->path, e->target,
                    "Uploading %s to %s (attempt %u).", e->path, e->target, e->attempts);
 
-        switch (t->type) {
-        case UPLOAD_TARGET_CLOUDSHARK:
-                r = cloudshark_job_start(&e->job, e->queue->curl, t, e->path, on_job_uploaded, on_job_finished, e);
-                break;
-        default:
+        e->ops = t->type >= 0 && t->type < _UPLOAD_TARGET_TYPE_MAX ? target_ops[t->type] : NULL;
+        if (e->ops)
+                r = e->ops->start(&e->job, e->queue->event, e->queue->curl, t,
+                                  &(const UploadRequest) { .path = e->path, .interface = e->interface, .resume = e->resume },
+                                  &(const UploadJobCallbacks) {
+                                          .uploaded = on_job_uploaded,
+                                          .finished = on_job_finished,
+                                          .save_resume = on_job_save_resume,
+                                          .userdata = e,
+                                  });
+        else
                 r = -EOPNOTSUPP;
-        }
         if (r < 0) {
                 if (asprintf(&error, "Cannot start the upload: %s", strerror(-r)) < 0)
                         error = NULL;
@@ -597,6 +663,7 @@ UploadQueue *upload_queue_free(UploadQueue *q) {
         sd_event_unref(q->event);
         free(q->state_dir);
         free(q->state_file);
+        free(q->detail);
         free(q);
         return NULL;
 }
@@ -629,7 +696,7 @@ static const char *json_string_field(json_object *o, const char *key) {
 
 /* One entry of the state file; returns 0 if it was skipped. */
 static int load_entry(UploadQueue *q, json_object *o) {
-        const char *path, *interface, *target, *remote, *error;
+        const char *path, *interface, *target, *remote, *error, *resume;
         UploadState state;
         UploadEntry *e;
         json_object *attempts;
@@ -641,11 +708,12 @@ static int load_entry(UploadQueue *q, json_object *o) {
         state = upload_state_from_string(json_string_field(o, "state"));
         remote = json_string_field(o, "remote");
         error = json_string_field(o, "error");
+        resume = json_string_field(o, "resume");
         if (!path || path[0] != '/' || !interface || !target || state == _UPLOAD_STATE_MAX || state == UPLOAD_NONE) {
                 log_warning("%s: skipping an entry that is not understood.", q->state_file);
                 return 0;
         }
-        if (queue_find(q, path))
+        if (queue_find(q, path, target))
                 return 0;
         if (access(path, F_OK) < 0) {
                 log_upload(LOG_INFO, 0, interface, path, target,
@@ -660,7 +728,8 @@ static int load_entry(UploadQueue *q, json_object *o) {
         if (json_object_object_get_ex(o, "attempts", &attempts))
                 e->attempts = (unsigned) json_object_get_int(attempts);
         if ((remote && remote[0] && free_and_strdup(&e->remote, remote) < 0) ||
-            (error && error[0] && free_and_strdup(&e->error, error) < 0)) {
+            (error && error[0] && free_and_strdup(&e->error, error) < 0) ||
+            (resume && resume[0] && free_and_strdup(&e->resume, resume) < 0)) {
                 entry_free(e);
                 return -ENOMEM;
         }
@@ -705,15 +774,16 @@ int upload_queue_load(UploadQueue *q) {
         return 0;
 }
 
-int upload_queue_add(UploadQueue *q, const char *interface, const char *path, const char *target) {
+/* Queues path for one target. again: a file already uploaded is queued
+ * afresh too (a manual re-upload). */
+static int queue_add_one(UploadQueue *q, const char *interface, const char *path, const char *target, bool again) {
         UploadEntry *e;
         int r;
 
-        if (!path || path[0] != '/' || !interface || !target || !target[0])
-                return -EINVAL;
-
-        e = queue_find(q, path);
+        e = queue_find(q, path, target);
         if (e) {
+                if (e->state == UPLOAD_DONE && again)
+                        e->state = UPLOAD_FAILED;   /* done once; REQUEUE starts it over */
                 if (e->state != UPLOAD_FAILED)
                         return 0;
                 entry_transition(e, UPLOAD_EVENT_REQUEUE, NULL);
@@ -736,37 +806,131 @@ int upload_queue_add(UploadQueue *q, const char *interface, const char *path, co
         return 1;
 }
 
-UploadState upload_queue_get_state(const UploadQueue *q, const char *path, const char **ret_detail) {
-        const UploadEntry *e = queue_find(q, path);
+int upload_queue_add(UploadQueue *q, const char *interface, const char *path, const char *targets) {
+        _cleanup_(strv_freep) char **names = NULL;
+        int r, queued = 0;
 
-        if (!e) {
-                if (ret_detail)
-                        *ret_detail = NULL;
-                return UPLOAD_NONE;
+        if (!path || path[0] != '/' || !interface || !targets)
+                return -EINVAL;
+        r = upload_list_split(targets, &names);
+        if (r < 0)
+                return r;
+        if (!names[0])
+                return -EINVAL;
+
+        for (char **name = names; *name; name++) {
+                r = queue_add_one(q, interface, path, *name, false);
+                if (r < 0)
+                        return r;
+                queued += r;
         }
+        return queued > 0;
+}
+
+int upload_queue_reupload(UploadQueue *q, const char *interface, const char *path, const char *target) {
+        UploadEntry *e;
+
+        if (!path || path[0] != '/' || !interface || !target || !target[0])
+                return -EINVAL;
+        e = queue_find(q, path, target);
+        if (e && entry_is_pending(e))
+                return -EBUSY;
+        return queue_add_one(q, interface, path, target, true);
+}
+
+/* Several targets: the most pressing state, and each target's detail. */
+static UploadState aggregate_state(UploadState a, UploadState b) {
+        static const int rank[_UPLOAD_STATE_MAX] = {
+                [UPLOAD_NONE] = 0, [UPLOAD_DONE] = 1, [UPLOAD_FAILED] = 2, [UPLOAD_PENDING] = 3, [UPLOAD_UPLOADING] = 4,
+        };
+
+        return rank[a] >= rank[b] ? a : b;
+}
+
+static const char *entry_detail(const UploadEntry *e) {
+        return e->state == UPLOAD_DONE ? e->remote : e->error;
+}
+
+UploadState upload_queue_get_state(UploadQueue *q, const char *path, const char **ret_detail) {
+        const UploadEntry *first = queue_find(q, path, NULL);
+        UploadState state = UPLOAD_NONE;
+        char *buffer = NULL;
+        size_t size = 0;
+        FILE *f;
+
         if (ret_detail)
-                *ret_detail = e->state == UPLOAD_DONE ? e->remote : e->error;
-        return e->state;
+                *ret_detail = NULL;
+        if (!first)
+                return UPLOAD_NONE;
+        if (!queue_find_next(first, path)) {
+                if (ret_detail)
+                        *ret_detail = entry_detail(first);
+                return first->state;
+        }
+
+        /* "lab: https://...; s3-central: HTTP 403 ..." */
+        f = open_memstream(&buffer, &size);
+        for (const UploadEntry *e = first; e; e = queue_find_next(e, path)) {
+                state = aggregate_state(state, e->state);
+                if (f)
+                        fprintf(f, "%s%s: %s", e == first ? "" : "; ", e->target,
+                                entry_detail(e) ? entry_detail(e) : upload_state_to_string(e->state));
+        }
+        if (f && fclose(f) == 0) {
+                free(q->detail);
+                q->detail = buffer;
+                if (ret_detail)
+                        *ret_detail = q->detail;
+        } else
+                free(buffer);
+        return state;
+}
+
+int upload_queue_get_uploads(const UploadQueue *q, const char *path, UploadInfo **ret, size_t *ret_n) {
+        UploadInfo *infos;
+        size_t n = 0, k = 0;
+
+        for (const UploadEntry *e = q->entries; e; e = e->next)
+                n += strcmp(e->path, path) == 0;
+        infos = calloc(n + 1, sizeof(UploadInfo));
+        if (!infos)
+                return -ENOMEM;
+        for (const UploadEntry *e = q->entries; e; e = e->next)
+                if (strcmp(e->path, path) == 0)
+                        infos[k++] = (UploadInfo) {
+                                .target = e->target,
+                                .state = e->state,
+                                .remote = strempty(e->remote),
+                                .error = strempty(e->error),
+                                .attempts = e->attempts,
+                        };
+        *ret = infos;
+        *ret_n = n;
+        return 0;
 }
 
 bool upload_queue_is_pending(const UploadQueue *q, const char *path) {
-        const UploadEntry *e = queue_find(q, path);
-
-        return e && (e->state == UPLOAD_PENDING || e->state == UPLOAD_UPLOADING);
+        for (const UploadEntry *e = queue_find(q, path, NULL); e; e = queue_find_next(e, path))
+                if (entry_is_pending(e))
+                        return true;
+        return false;
 }
 
 bool upload_queue_forget(UploadQueue *q, const char *path) {
-        UploadEntry *e = queue_find(q, path);
-        bool pending;
+        bool pending = false;
+        UploadEntry *e;
 
-        if (!e)
-                return false;
-
-        pending = e->state == UPLOAD_PENDING || e->state == UPLOAD_UPLOADING;
-        if (e->state == UPLOAD_UPLOADING)
-                log_upload(LOG_NOTICE, 0, e->interface, path, e->target,
-                           "Aborting the upload of %s: the file is going away.", path);
-        queue_remove(q, e);  /* frees the job, which aborts its transfer */
+        while ((e = queue_find(q, path, NULL))) {
+                pending = pending || entry_is_pending(e);
+                if (e->state == UPLOAD_UPLOADING)
+                        log_upload(LOG_NOTICE, 0, e->interface, path, e->target,
+                                   "Aborting the upload of %s to %s: the file is going away.", path, e->target);
+                if (e->resume)
+                        log_upload(LOG_WARNING, 0, e->interface, path, e->target,
+                                   "%s is going away with a multipart upload to %s unfinished; a bucket lifecycle rule must remove its parts.",
+                                   path, e->target);
+                queue_remove(q, e);  /* frees the job, which aborts its transfer */
+        }
         (void) queue_save(q);
         queue_wake_at(q, 0);
         return pending;
@@ -778,7 +942,7 @@ void upload_queue_get_counts(const UploadQueue *q, const char *interface,
         uint64_t succeeded = 0, failed = 0;
 
         for (const UploadEntry *e = q->entries; e; e = e->next)
-                if ((e->state == UPLOAD_PENDING || e->state == UPLOAD_UPLOADING) && strcmp(e->interface, interface) == 0)
+                if (entry_is_pending(e) && strcmp(e->interface, interface) == 0)
                         pending++;
 
         for (const UploadCounters *c = q->counters; c; c = c->next)

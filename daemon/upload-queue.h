@@ -57,25 +57,47 @@ const UploadTarget *upload_queue_find_target(const UploadQueue *q, const char *n
 /* Loads the persisted queue and resumes pending uploads. */
 int upload_queue_load(UploadQueue *q);
 
-/* Queues a finished file. A file already DONE is not queued again (nor
- * one pending or uploading); a FAILED one is queued afresh. Returns 1 if
- * queued, 0 if not. */
-int upload_queue_add(UploadQueue *q, const char *interface, const char *path, const char *target);
+/* Queues a finished file for each target of targets (an Upload= value:
+ * names separated by spaces); each target is tracked on its own. A file
+ * already DONE for a target is not queued again (nor one pending or
+ * uploading); a FAILED one is queued afresh. Returns 1 if queued for any,
+ * 0 if not. */
+int upload_queue_add(UploadQueue *q, const char *interface, const char *path, const char *targets);
 
-/* What ListFiles shows: state and remote URL or last error (borrowed). */
-UploadState upload_queue_get_state(const UploadQueue *q, const char *path, const char **ret_detail);
+/* A manual re-upload to one target: queued even if it was DONE.
+ * -EBUSY if it is pending or uploading already. Returns 1. */
+int upload_queue_reupload(UploadQueue *q, const char *interface, const char *path, const char *target);
 
-/* Whether retention must keep the file (pending or uploading). */
+/* What ListFiles shows: state and remote URL or last error. With several
+ * targets, the most pressing state (uploading, pending, failed, done) and
+ * "target: detail; ..." for each. The detail is borrowed until the next
+ * call. */
+UploadState upload_queue_get_state(UploadQueue *q, const char *path, const char **ret_detail);
+
+/* One file's upload to one target (strings borrowed from the queue). */
+typedef struct UploadInfo {
+        const char *target;
+        UploadState state;
+        const char *remote;      /* "" until done */
+        const char *error;       /* "" if none */
+        unsigned attempts;
+} UploadInfo;
+
+/* Every target's upload of path; free *ret with free(). */
+int upload_queue_get_uploads(const UploadQueue *q, const char *path, UploadInfo **ret, size_t *ret_n);
+
+/* Whether retention must keep the file (pending or uploading for any
+ * target). */
 bool upload_queue_is_pending(const UploadQueue *q, const char *path);
 
-/* The file is gone (retention, disk guard): forget it, aborting a running
- * upload. Returns true if it was still pending. */
+/* The file is gone (retention, disk guard): forget it for every target,
+ * aborting running uploads. Returns true if it was still pending. */
 bool upload_queue_forget(UploadQueue *q, const char *path);
 
 void upload_queue_set_retry(UploadQueue *q, uint64_t base_usec, uint64_t max_usec, unsigned max_attempts);
 
-/* Per-interface counters for the Capture properties: files pending or
- * uploading now; files uploaded and files given up on since the daemon
+/* Per-interface counters for the Capture properties: uploads (a file per
+ * target) pending or uploading now; files uploaded and files given up on since the daemon
  * started. */
 void upload_queue_get_counts(const UploadQueue *q, const char *interface,
                              uint32_t *ret_pending, uint64_t *ret_succeeded, uint64_t *ret_failed);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <ctype.h>
+#include <time.h>
 
 #include "capture-options.h"
 #include "config-file.h"
@@ -20,17 +22,36 @@
 
 static const char *const type_names[_UPLOAD_TARGET_TYPE_MAX] = {
         [UPLOAD_TARGET_CLOUDSHARK] = "cloudshark",
+        [UPLOAD_TARGET_S3] = "s3",
+        [UPLOAD_TARGET_HTTP] = "http",
 };
+
+static const char *const addressing_names[_S3_ADDRESSING_MAX] = {
+        [S3_ADDRESSING_PATH] = "path",
+        [S3_ADDRESSING_VIRTUAL] = "virtual",
+};
+
+static const char *const auth_names[_HTTP_AUTH_MAX] = {
+        [HTTP_AUTH_NONE] = "none",
+        [HTTP_AUTH_BEARER] = "bearer",
+        [HTTP_AUTH_BASIC] = "basic",
+};
+
+static int name_lookup(const char *const *names, int n, const char *s) {
+        for (int i = 0; i < n; i++)
+                if (strcasecmp(s, names[i]) == 0)
+                        return i;
+        return -1;
+}
 
 const char *upload_target_type_to_string(UploadTargetType type) {
         return type >= 0 && type < _UPLOAD_TARGET_TYPE_MAX ? type_names[type] : NULL;
 }
 
 UploadTargetType upload_target_type_from_string(const char *s) {
-        for (UploadTargetType t = 0; t < _UPLOAD_TARGET_TYPE_MAX; t++)
-                if (strcasecmp(s, type_names[t]) == 0)
-                        return t;
-        return _UPLOAD_TARGET_TYPE_MAX;
+        int i = name_lookup(type_names, _UPLOAD_TARGET_TYPE_MAX, s);
+
+        return i < 0 ? _UPLOAD_TARGET_TYPE_MAX : (UploadTargetType) i;
 }
 
 static void erase_and_free(char *secret) {
@@ -49,6 +70,11 @@ UploadTarget *upload_target_free(UploadTarget *t) {
         erase_and_free(t->token);
         free(t->tags);
         free(t->ca_file);
+        free(t->key_template);
+        free(t->bucket);
+        free(t->region);
+        free(t->storage_class);
+        free(t->access_key_id);
         free(t);
         return NULL;
 }
@@ -76,8 +102,17 @@ int upload_target_dup(const UploadTarget *t, UploadTarget **ret) {
                 .replace_existing = t->replace_existing,
                 .max_concurrent = t->max_concurrent,
                 .timeout_usec = t->timeout_usec,
+                .addressing = t->addressing,
+                .multipart_threshold = t->multipart_threshold,
+                .part_size = t->part_size,
+                .auth = t->auth,
         };
-        if (strdup_or_null(t->name, &copy->name) < 0 ||
+        if (strdup_or_null(t->key_template, &copy->key_template) < 0 ||
+            strdup_or_null(t->bucket, &copy->bucket) < 0 ||
+            strdup_or_null(t->region, &copy->region) < 0 ||
+            strdup_or_null(t->storage_class, &copy->storage_class) < 0 ||
+            strdup_or_null(t->access_key_id, &copy->access_key_id) < 0 ||
+            strdup_or_null(t->name, &copy->name) < 0 ||
             strdup_or_null(t->url, &copy->url) < 0 ||
             strdup_or_null(t->token, &copy->token) < 0 ||
             strdup_or_null(t->tags, &copy->tags) < 0 ||
@@ -94,13 +129,16 @@ typedef struct TargetParser {
         bool type_seen;
         bool type_unknown;
         char *token;               /* Token= */
-        char *token_file;          /* TokenFile= */
+        char *token_file;          /* TokenFile= (SecretAccessKeyFile= for s3) */
+        char *access_key_id_file;  /* AccessKeyIdFile= */
+        bool auth_seen;            /* Authorization= */
 } TargetParser;
 
 static void target_parser_done(TargetParser *p) {
         upload_target_free(p->target);
         erase_and_free(p->token);
         free(p->token_file);
+        free(p->access_key_id_file);
 }
 
 /* Numbers and booleans are read as the capture options are, so that
@@ -133,16 +171,16 @@ static bool url_has_userinfo(const char *url) {
         return memchr(authority, '@', n) != NULL;
 }
 
-static int parse_url(const ConfigLocation *where, const char *value, char **field) {
+static int parse_url(const ConfigLocation *where, const char *key, const char *value, char **field) {
         size_t n = strlen(value);
 
         if (!url_is_http(value) || strpbrk(value, " \t?#")) {
-                config_log_bad_line(where, "URL= must be an http:// or https:// URL without query, ignoring: %s", value);
+                config_log_bad_line(where, "%s= must be an http:// or https:// URL without query, ignoring: %s", key, value);
                 return 0;
         }
         /* The URL is logged; secrets belong in Token=/TokenFile=. */
         if (url_has_userinfo(value)) {
-                config_log_bad_line(where, "URL= must not contain user:password@, ignoring it.");
+                config_log_bad_line(where, "%s= must not contain user:password@, ignoring it.", key);
                 return 0;
         }
 
@@ -152,6 +190,87 @@ static int parse_url(const ConfigLocation *where, const char *value, char **fiel
         free(*field);
         *field = strndup(value, n);
         return *field ? 0 : -ENOMEM;
+}
+
+static int parse_absolute_path(const ConfigLocation *where, const char *key, const char *value, char **field) {
+        if (value[0] != '/') {
+                config_log_bad_line(where, "%s= must be an absolute path, ignoring: %s", key, value);
+                return 0;
+        }
+        return free_and_strdup(field, value);
+}
+
+/* Region=, StorageClass=: they go into headers and the signature. */
+static int parse_token_value(const ConfigLocation *where, const char *key, const char *value, char **field) {
+        if (value[0] == '\0' || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(value)) {
+                config_log_bad_line(where, "%s= must be letters, digits, '-' and '_', ignoring: %s", key, value);
+                return 0;
+        }
+        return free_and_strdup(field, value);
+}
+
+/* S3's bucket naming rules: 3..63 of lower-case letters, digits, '-' and
+ * '.', starting and ending with a letter or digit. */
+static int parse_bucket(const ConfigLocation *where, const char *value, char **field) {
+        size_t n = strlen(value);
+
+        if (n < 3 || n > 63 || strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-.") != n ||
+            !isalnum((unsigned char) value[0]) || !isalnum((unsigned char) value[n - 1])) {
+                config_log_bad_line(where, "Bucket= must be 3 to 63 lower-case letters, digits, '-' and '.', ignoring: %s",
+                                    value);
+                return 0;
+        }
+        return free_and_strdup(field, value);
+}
+
+static bool key_template_is_valid(const char *template) {
+        if (template[0] == '\0' || template[0] == '/')
+                return false;
+        for (const char *p = template; *p; p++) {
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        return false;
+                if (*p == '%' && (!p[1] || !strchr("HiftYmdhMS%", p[1])))
+                        return false;
+                if (*p == '%')
+                        p++;
+        }
+        return true;
+}
+
+static int parse_key_template(const ConfigLocation *where, const char *value, char **field) {
+        if (!key_template_is_valid(value)) {
+                config_log_bad_line(where, "KeyTemplate= must not start with '/' and knows only %%H %%i %%f %%t %%Y %%m %%d %%h %%M %%S %%%%, ignoring: %s",
+                                    value);
+                return 0;
+        }
+        return free_and_strdup(field, value);
+}
+
+/* A byte count with an optional K, M, G or T suffix (powers of 1024). */
+static int parse_bytes(const ConfigLocation *where, const char *key, const char *value, uint64_t min, uint64_t max,
+                       uint64_t *field) {
+        unsigned long long n;
+        char *end;
+        int shift = 0;
+
+        errno = 0;
+        n = strtoull(value, &end, 10);
+        if (end != value && value[0] != '-' && errno == 0) {
+                const char *suffixes = "KMGT", *s = *end ? strchr(suffixes, toupper((unsigned char) *end)) : NULL;
+
+                if (s && end[1] == '\0')
+                        shift = 10 * (int) (s - suffixes + 1);
+                else if (*end)
+                        end = NULL;
+        } else
+                end = NULL;
+        if (!end || (shift > 0 && n > (UINT64_MAX >> shift)) || (n << shift) < min || (n << shift) > max) {
+                config_log_bad_line(where, "%s= must be a byte count (K, M, G, T suffixes) from %llu to %llu, ignoring: %s",
+                                    key, (unsigned long long) min, (unsigned long long) max, value);
+                return 0;
+        }
+        *field = (uint64_t) n << shift;
+        return 0;
 }
 
 static int handle_upload_key(TargetParser *p, const ConfigLocation *where, const char *key, const char *value) {
@@ -164,25 +283,57 @@ static int handle_upload_key(TargetParser *p, const ConfigLocation *where, const
                 p->type_seen = true;
                 p->type_unknown = type == _UPLOAD_TARGET_TYPE_MAX;
                 if (p->type_unknown)
-                        config_log_bad_line(where, "Unknown upload type '%s' (supported: cloudshark).", value);
+                        config_log_bad_line(where, "Unknown upload type '%s' (supported: cloudshark, s3, http).", value);
                 else
                         t->type = type;
                 return 0;
         }
-        if (strcmp(key, "URL") == 0)
-                return parse_url(where, value, &t->url);
+        if (strcmp(key, "URL") == 0 || strcmp(key, "Endpoint") == 0)
+                return parse_url(where, key, value, &t->url);
         if (strcmp(key, "Token") == 0) {
                 erase_and_free(p->token);
                 p->token = value[0] ? strdup(value) : NULL;
                 return value[0] && !p->token ? -ENOMEM : 0;
         }
-        if (strcmp(key, "TokenFile") == 0) {
-                if (value[0] != '/') {
-                        config_log_bad_line(where, "TokenFile= must be an absolute path, ignoring: %s", value);
-                        return 0;
-                }
-                return free_and_strdup(&p->token_file, value);
+        if (strcmp(key, "TokenFile") == 0 || strcmp(key, "SecretAccessKeyFile") == 0)
+                return parse_absolute_path(where, key, value, &p->token_file);
+        if (strcmp(key, "AccessKeyIdFile") == 0)
+                return parse_absolute_path(where, key, value, &p->access_key_id_file);
+        if (strcmp(key, "AccessKeyId") == 0)
+                return free_and_strdup(&t->access_key_id, value);
+        if (strcmp(key, "Bucket") == 0)
+                return parse_bucket(where, value, &t->bucket);
+        if (strcmp(key, "Region") == 0)
+                return parse_token_value(where, key, value, &t->region);
+        if (strcmp(key, "StorageClass") == 0)
+                return parse_token_value(where, key, value, &t->storage_class);
+        if (strcmp(key, "KeyTemplate") == 0)
+                return parse_key_template(where, value, &t->key_template);
+        if (strcmp(key, "AddressingStyle") == 0) {
+                int i = name_lookup(addressing_names, _S3_ADDRESSING_MAX, value);
+
+                if (i < 0)
+                        config_log_bad_line(where, "AddressingStyle= must be path or virtual, ignoring: %s", value);
+                else
+                        t->addressing = i;
+                return 0;
         }
+        if (strcmp(key, "Authorization") == 0) {
+                int i = name_lookup(auth_names, _HTTP_AUTH_MAX, value);
+
+                if (i < 0)
+                        config_log_bad_line(where, "Authorization= must be none, bearer or basic, ignoring: %s", value);
+                else {
+                        t->auth = i;
+                        p->auth_seen = true;
+                }
+                return 0;
+        }
+        if (strcmp(key, "MultipartThreshold") == 0)
+                return parse_bytes(where, key, value, 1, UINT64_MAX, &t->multipart_threshold);
+        if (strcmp(key, "PartSize") == 0)
+                return parse_bytes(where, key, value, UPLOAD_TARGET_PART_SIZE_MIN, UPLOAD_TARGET_PART_SIZE_MAX,
+                                   &t->part_size);
         if (strcmp(key, "Tags") == 0)
                 return free_and_strdup(&t->tags, value);
         if (strcmp(key, "ReplaceExisting") == 0) {
@@ -200,13 +351,8 @@ static int handle_upload_key(TargetParser *p, const ConfigLocation *where, const
                         t->timeout_usec = v.u * USEC_PER_SEC;
                 return 0;
         }
-        if (strcmp(key, "CAFile") == 0) {
-                if (value[0] != '/') {
-                        config_log_bad_line(where, "CAFile= must be an absolute path, ignoring: %s", value);
-                        return 0;
-                }
-                return free_and_strdup(&t->ca_file, value);
-        }
+        if (strcmp(key, "CAFile") == 0)
+                return parse_absolute_path(where, key, value, &t->ca_file);
 
         config_log_bad_line(where, "Unknown key %s= in [Upload], ignoring.", key);
         return 0;
@@ -262,44 +408,140 @@ static int read_token_file(const char *path, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-/* The systemd credential upload-<name> wins over TokenFile=, which wins
- * over Token=. */
-static int resolve_token(TargetParser *p, const char *path) {
+/* Reads the systemd credential <name> from $CREDENTIALS_DIRECTORY: 0 and
+ * *ret set, -ENOENT if there is none. */
+static int read_credential(const char *name, char **ret) {
         const char *credentials = getenv("CREDENTIALS_DIRECTORY");
-        _cleanup_(freep) char *credential = NULL;
+        _cleanup_(freep) char *path = NULL;
         int r;
 
-        if (credentials && credentials[0] == '/') {
-                if (asprintf(&credential, "%s/upload-%s", credentials, p->target->name) < 0)
+        if (!credentials || credentials[0] != '/')
+                return -ENOENT;
+        if (asprintf(&path, "%s/%s", credentials, name) < 0)
+                return -ENOMEM;
+        r = read_token_file(path, ret);
+        if (r >= 0) {
+                log_debug("Upload target: %s from its credential.", name);
+                return 0;
+        }
+        if (r == -ENODATA)
+                log_warning("Credential %s is empty, ignoring it.", name);
+        else if (r != -ENOENT)
+                log_warning_errno(r, "Cannot read credential %s, ignoring it: %m", name);
+        return -ENOENT;
+}
+
+/* The systemd credential wins over the file, which wins over the value in
+ * the configuration. Returns -ENOKEY if there is none of them. */
+static int resolve_secret(const char *path, const char *target, const char *credential, const char *key_file,
+                          const char *file, char **inline_value, char **ret) {
+        int r;
+
+        r = read_credential(credential, ret);
+        if (r != -ENOENT)
+                return r;
+
+        if (file) {
+                r = read_token_file(file, ret);
+                if (r >= 0) {
+                        warn_if_world_readable(file, key_file);
+                        return 0;
+                }
+                return log_warning_errno(r, "%s: cannot read %s %s (%m), skipping upload target %s.",
+                                         path, key_file, file, target);
+        }
+
+        if (inline_value && *inline_value) {
+                warn_if_world_readable(path, "Upload target configuration with a secret");
+                *ret = TAKE_PTR(*inline_value);
+                return 0;
+        }
+        return -ENOKEY;
+}
+
+static int resolve_secrets(TargetParser *p, const char *path) {
+        UploadTarget *t = p->target;
+        _cleanup_(freep) char *credential = NULL, *id_credential = NULL, *id = NULL;
+        int r;
+
+        if (t->type != UPLOAD_TARGET_S3) {
+                if (asprintf(&credential, "upload-%s", t->name) < 0)
                         return -ENOMEM;
-                r = read_token_file(credential, &p->target->token);
-                if (r >= 0) {
-                        log_debug("Upload target %s: token from credential upload-%s.", p->target->name, p->target->name);
-                        return 0;
-                }
-                if (r == -ENODATA)
-                        log_warning("Credential upload-%s is empty, ignoring it.", p->target->name);
-                else if (r != -ENOENT)
-                        log_warning_errno(r, "Cannot read credential upload-%s, ignoring it: %m", p->target->name);
+                return resolve_secret(path, t->name, credential, "TokenFile", p->token_file, &p->token, &t->token);
         }
 
-        if (p->token_file) {
-                r = read_token_file(p->token_file, &p->target->token);
-                if (r >= 0) {
-                        warn_if_world_readable(p->token_file, "TokenFile");
-                        return 0;
-                }
-                return log_warning_errno(r, "%s: cannot read TokenFile %s (%m), skipping upload target %s.",
-                                         path, p->token_file, p->target->name);
-        }
-
+        /* S3 secrets come from files only: never from a line of the
+         * configuration, which is more often readable than meant. */
         if (p->token) {
-                warn_if_world_readable(path, "Upload target configuration with Token=");
-                p->target->token = TAKE_PTR(p->token);
+                log_warning("%s: Token= does not apply to Type=s3 (use SecretAccessKeyFile= or the credential upload-%s-secret-access-key), ignoring it.",
+                            path, t->name);
+                p->token = mfree_str(p->token);
+        }
+        if (asprintf(&credential, "upload-%s-secret-access-key", t->name) < 0 ||
+            asprintf(&id_credential, "upload-%s-access-key-id", t->name) < 0)
+                return -ENOMEM;
+
+        r = resolve_secret(path, t->name, id_credential, "AccessKeyIdFile", p->access_key_id_file, &t->access_key_id, &id);
+        if (r == -ENOKEY)
+                return log_warning_errno(r, "%s: no access key id (AccessKeyId=, AccessKeyIdFile= or credential %s), skipping upload target %s.",
+                                         path, id_credential, t->name);
+        if (r < 0)
+                return r;
+        free(t->access_key_id);
+        t->access_key_id = TAKE_PTR(id);
+
+        r = resolve_secret(path, t->name, credential, "SecretAccessKeyFile", p->token_file, NULL, &t->token);
+        if (r == -ENOKEY)
+                return log_warning_errno(r, "%s: no secret access key (SecretAccessKeyFile= or credential %s), skipping upload target %s.",
+                                         path, credential, t->name);
+        return r;
+}
+
+/* Whether host is the loopback interface, where plain http is fine. */
+static bool url_is_loopback(const char *url) {
+        char *host = NULL;
+        CURLU *u = curl_url();
+        bool loopback;
+
+        if (!u)
+                return false;
+        loopback = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+                   curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+                   (strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0);
+        curl_free(host);
+        curl_url_cleanup(u);
+        return loopback;
+}
+
+/* What each type needs; fills in the defaults. Returns -EINVAL (logged) if
+ * the target is unusable. */
+static int check_target(TargetParser *p, const char *path) {
+        UploadTarget *t = p->target;
+        const char *url_key = t->type == UPLOAD_TARGET_S3 ? "Endpoint" : "URL";
+
+        if (!t->url)
+                return log_warning_errno(EINVAL, "%s: %s= is missing, skipping upload target %s.", path, url_key, t->name);
+        if (t->type == UPLOAD_TARGET_CLOUDSHARK)
+                return 0;
+
+        if (!t->key_template && !(t->key_template = strdup(UPLOAD_TARGET_DEFAULT_KEY_TEMPLATE)))
+                return -ENOMEM;
+        if (t->type == UPLOAD_TARGET_HTTP) {
+                if (!p->auth_seen)
+                        t->auth = p->token || p->token_file ? HTTP_AUTH_BEARER : HTTP_AUTH_NONE;
                 return 0;
         }
 
-        return -ENOKEY;
+        if (!t->bucket)
+                return log_warning_errno(EINVAL, "%s: Bucket= is missing, skipping upload target %s.", path, t->name);
+        if (strncmp(t->url, "https://", 8) != 0 && !url_is_loopback(t->url))
+                return log_warning_errno(EINVAL, "%s: Endpoint= must be https:// (http:// only on loopback), skipping upload target %s.",
+                                         path, t->name);
+        if (!t->region && !(t->region = strdup(UPLOAD_TARGET_DEFAULT_REGION)))
+                return -ENOMEM;
+        if (t->multipart_threshold < t->part_size)
+                t->multipart_threshold = t->part_size;
+        return 0;
 }
 
 int upload_target_load_file(const char *path, const char *name, UploadTarget **ret) {
@@ -321,6 +563,8 @@ int upload_target_load_file(const char *path, const char *name, UploadTarget **r
                 return -ENOMEM;
         p.target->max_concurrent = UPLOAD_TARGET_DEFAULT_MAX_CONCURRENT;
         p.target->timeout_usec = UPLOAD_TARGET_DEFAULT_TIMEOUT_SEC * USEC_PER_SEC;
+        p.target->multipart_threshold = UPLOAD_TARGET_DEFAULT_MULTIPART_THRESHOLD;
+        p.target->part_size = UPLOAD_TARGET_DEFAULT_PART_SIZE;
 
         r = config_file_parse(path, handle_entry, &p);
         if (r < 0)
@@ -329,21 +573,28 @@ int upload_target_load_file(const char *path, const char *name, UploadTarget **r
         if (p.type_unknown)
                 return log_warning_errno(EINVAL, "%s: unknown Type=, skipping upload target %s.", path, name);
         if (!p.type_seen)
-                return log_warning_errno(EINVAL, "%s: Type= is missing (Type=cloudshark), skipping upload target %s.",
+                return log_warning_errno(EINVAL, "%s: Type= is missing (Type=cloudshark, s3 or http), skipping upload target %s.",
                                          path, name);
-        if (!p.target->url)
-                return log_warning_errno(EINVAL, "%s: URL= is missing, skipping upload target %s.", path, name);
+        r = check_target(&p, path);
+        if (r < 0)
+                return r;
 
-        r = resolve_token(&p, path);
-        if (r == -ENOKEY)
+        r = resolve_secrets(&p, path);
+        if (r == -ENOKEY && p.target->type == UPLOAD_TARGET_HTTP && p.target->auth == HTTP_AUTH_NONE)
+                r = 0;
+        else if (r == -ENOKEY && p.target->type != UPLOAD_TARGET_S3)
                 return log_warning_errno(r, "%s: no token (Token=, TokenFile= or credential upload-%s), skipping upload target %s.",
                                          path, name, name);
         if (r < 0)
                 return r;
+        if (p.target->type == UPLOAD_TARGET_HTTP && p.target->auth == HTTP_AUTH_BASIC && !strchr(p.target->token, ':'))
+                return log_warning_errno(EINVAL, "%s: Authorization=basic needs a secret of the form user:password, skipping upload target %s.",
+                                         path, name);
 
         *ret = TAKE_PTR(p.target);
         return 0;
 }
+
 
 static int filter_conf(const struct dirent *de) {
         size_t n = strlen(de->d_name);
@@ -495,4 +746,44 @@ char *upload_target_describe_failure(const UploadTarget *t, CURL *easy, CURLcode
         if (!message)
                 return NULL;
         return upload_target_redact(t, message);
+}
+
+char *upload_target_expand_key(const char *template, const char *hostname, const char *interface,
+                               const char *filename, const char *target, uint64_t start_usec) {
+        time_t seconds = (time_t) (start_usec / USEC_PER_SEC);
+        char *buffer = NULL;
+        size_t size = 0;
+        struct tm tm;
+        FILE *f;
+
+        if (!gmtime_r(&seconds, &tm))
+                return NULL;
+        f = open_memstream(&buffer, &size);
+        if (!f)
+                return NULL;
+
+        for (const char *p = template; *p; p++) {
+                if (*p != '%' || !p[1]) {
+                        fputc(*p, f);
+                        continue;
+                }
+                switch (*++p) {
+                case 'H': fputs(hostname, f); break;
+                case 'i': fputs(interface, f); break;
+                case 'f': fputs(filename, f); break;
+                case 't': fputs(target, f); break;
+                case 'Y': fprintf(f, "%04d", tm.tm_year + 1900); break;
+                case 'm': fprintf(f, "%02d", tm.tm_mon + 1); break;
+                case 'd': fprintf(f, "%02d", tm.tm_mday); break;
+                case 'h': fprintf(f, "%02d", tm.tm_hour); break;
+                case 'M': fprintf(f, "%02d", tm.tm_min); break;
+                case 'S': fprintf(f, "%02d", tm.tm_sec); break;
+                default: fputc(*p, f);      /* %% and, defensively, anything else */
+                }
+        }
+        if (fclose(f) != 0) {
+                free(buffer);
+                return NULL;
+        }
+        return buffer;
 }

@@ -23,6 +23,7 @@ PACKAGES=(
         libinih-dev
         libjson-c-dev
         libcurl4-openssl-dev
+        libssl-dev              # libcrypto: SHA-256 of S3 payloads
         libdbus-1-dev           # dbus-1.pc: where the activation file goes
         systemd                 # systemd.pc, busctl, systemd-analyze
         # unit tests
@@ -54,6 +55,14 @@ PACKAGES=(
         lintian
         debootstrap             # the test's Debian 12 root
         systemd-container       # systemd-nspawn boots it
+        # S3 and HTTP upload tests (issue 13): a real object store that checks SigV4
+        swift
+        swift-proxy
+        swift-object
+        swift-container
+        swift-account
+        python3-swift
+        memcached
 )
 
 missing_packages() {

@@ -101,7 +101,7 @@ EOF
 
         for mode in $(modes); do
                 expect "$mode" "capturectl st" start status stop
-                expect "$mode" "capturectl " start stop restart status list files enable disable watch
+                expect "$mode" "capturectl " start stop restart status list files enable disable watch upload
                 expect "$mode" "capturectl --json sta" start status
                 expect "$mode" "capturectl start --file-" --file-size= --file-count=
                 expect "$mode" "capturectl status --n" --no-ask-password --no-pager
@@ -139,8 +139,9 @@ options)
                 fail "could not read the options of capturectl --help"
         fi
         for mode in $(modes); do
-                # enable takes every option: global, --now and the capture options.
-                got=$(complete_line "$mode" "capturectl enable --" | sed 's/=$//' | sort -u)
+                # Before the command every option is offered: global, --now,
+                # --target (upload) and the capture options.
+                got=$(complete_line "$mode" "capturectl --" | sed 's/=$//' | sort -u)
                 if [[ $got == "$want" ]]; then
                         echo "ok: [$mode] the completion offers exactly the $(wc -l <<<"$want") options of capturectl --help"
                 else

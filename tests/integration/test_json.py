@@ -16,7 +16,8 @@ from harness import (CAPTURE_IFACE, INTERFACE_XML, capture_path, get_all_propert
                      stop_capture, wait_for, wait_for_state)
 from capture_helpers import Traffic, capturectl, list_files  # noqa: E402
 
-FILE_KEYS = {"Path": str, "Size": int, "CompletedAt": int, "UploadState": str, "Detail": str}
+FILE_KEYS = {"Path": str, "Size": int, "CompletedAt": int, "UploadState": str, "Detail": str,
+             "Uploads": list}   # Uploads: one object per target (issue 13)
 PYTHON_TYPES = {"s": str, "o": str, "b": bool, "u": int, "t": int, "i": int, "x": int, "q": int, "n": int, "y": int,
                 "a(sts)": list}
 # Properties that change while a capture runs (counters ask tcpdump when read).

@@ -282,7 +282,8 @@ static void test_set_strings(void) {
         v.s = long_filter;
         assert_set_refused(&o, filter, &v);
 
-        static const char *const bad_uploads[] = { "../x", "a/b", ".x", "..", "a b", "a;b" };
+        /* Several targets are separated by spaces (issue 13); each is a valid name, named once. */
+        static const char *const bad_uploads[] = { "../x", "a/b", ".x", "..", "a;b", "a ../x", "a b a" };
         for (gsize i = 0; i < G_N_ELEMENTS(bad_uploads); i++) {
                 v.s = bad_uploads[i];
                 assert_set_refused(&o, upload, &v);
@@ -291,6 +292,10 @@ static void test_set_strings(void) {
         v.s = "cs-1";
         g_assert_cmpint(capture_options_set(&o, upload, &v, NULL), ==, 0);
         g_assert_cmpstr(o.upload, ==, "cs-1");
+
+        v.s = "lab s3-central";
+        g_assert_cmpint(capture_options_set(&o, upload, &v, NULL), ==, 0);
+        g_assert_cmpstr(o.upload, ==, "lab s3-central");
 
         v.s = ""; /* "" = no upload */
         g_assert_cmpint(capture_options_set(&o, upload, &v, NULL), ==, 0);

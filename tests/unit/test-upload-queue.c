@@ -188,6 +188,61 @@ static void test_add_without_target(Fixture *f, gconstpointer data) {
         g_assert_null(strstr(text, path));
 }
 
+/* Issue 13: Upload= with several targets, each tracked per file. */
+static void test_several_targets(Fixture *f, gconstpointer data) {
+        g_autofree char *path = make_file(f, "pcap-eth0-2.pcap");
+        g_autofree char *state = NULL, *text = NULL;
+        g_autofree UploadInfo *uploads = NULL;
+        const char *detail = NULL;
+        size_t n = 0;
+        uint32_t pending;
+
+        g_assert_cmpint(upload_queue_add(f->queue, "eth0", path, ""), ==, -EINVAL);
+        g_assert_cmpint(upload_queue_add(f->queue, "eth0", path, "lab s3"), ==, 1);
+        g_assert_cmpint(upload_queue_add(f->queue, "eth0", path, "lab s3"), ==, 0);
+
+        g_assert_cmpint(upload_queue_get_uploads(f->queue, path, &uploads, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 2);
+        g_assert_cmpstr(uploads[0].target, ==, "lab");
+        g_assert_cmpstr(uploads[1].target, ==, "s3");
+        g_assert_cmpint(uploads[1].state, ==, UPLOAD_PENDING);
+        upload_queue_get_counts(f->queue, "eth0", &pending, NULL, NULL);
+        g_assert_cmpuint(pending, ==, 2);
+        g_assert_cmpint(upload_queue_get_state(f->queue, path, &detail), ==, UPLOAD_PENDING);
+        g_assert_cmpstr(detail, ==, "lab: pending; s3: pending");
+        g_assert_true(upload_queue_is_pending(f->queue, path));
+        g_assert_cmpint(upload_queue_reupload(f->queue, "eth0", path, "s3"), ==, -EBUSY);
+
+        /* One done, one still pending: retention must wait; the state shows both. */
+        state = g_strdup_printf(
+                "{\"version\": 1, \"uploads\": ["
+                "{\"path\": \"%s\", \"interface\": \"eth0\", \"target\": \"lab\", \"state\": \"done\", \"attempts\": 1, \"remote\": \"https://cs/captures/7\", \"error\": \"\"},"
+                "{\"path\": \"%s\", \"interface\": \"eth0\", \"target\": \"s3\", \"state\": \"uploading\", \"attempts\": 3, \"remote\": \"\", \"error\": \"HTTP 403\", \"resume\": \"ID\\nkey\"}"
+                "]}", path, path);
+        g_assert_true(g_file_set_contents(f->state_file, state, -1, NULL));
+        new_queue(f);
+        g_assert_cmpint(upload_queue_load(f->queue), ==, 0);
+        g_assert_true(upload_queue_is_pending(f->queue, path));
+        g_assert_cmpint(upload_queue_get_state(f->queue, path, &detail), ==, UPLOAD_PENDING);
+        g_assert_cmpstr(detail, ==, "lab: https://cs/captures/7; s3: HTTP 403");
+        text = read_state_file(f);
+        g_assert_nonnull(strstr(text, "\"resume\":\"ID\\nkey\""));
+
+        /* A manual re-upload of the done one queues it again. */
+        g_assert_cmpint(upload_queue_reupload(f->queue, "eth0", path, "lab"), ==, 1);
+        g_free(uploads);
+        uploads = NULL;
+        g_assert_cmpint(upload_queue_get_uploads(f->queue, path, &uploads, &n), ==, 0);
+        g_assert_cmpint(uploads[0].state, ==, UPLOAD_PENDING);
+
+        g_assert_true(upload_queue_forget(f->queue, path));
+        g_assert_false(upload_queue_is_pending(f->queue, path));
+        g_free(uploads);
+        uploads = NULL;
+        g_assert_cmpint(upload_queue_get_uploads(f->queue, path, &uploads, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 0);
+}
+
 static void test_load(Fixture *f, gconstpointer data) {
         g_autofree char *uploading = make_file(f, "uploading.pcap");
         g_autofree char *done = make_file(f, "done.pcap");
@@ -377,6 +432,7 @@ int main(int argc, char *argv[]) {
         g_unsetenv("CAPTURED_UPLOAD_RETRY");
 
         ADD("/upload-queue/add-without-target", test_add_without_target);
+        ADD("/upload-queue/several-targets", test_several_targets);
         ADD("/upload-queue/load", test_load);
         ADD("/upload-queue/load-broken", test_load_broken);
         ADD("/upload-queue/retries-then-gives-up", test_retries_then_gives_up);

@@ -178,8 +178,132 @@ static void test_dup_and_redact(Fixture *f, gconstpointer data) {
 static void test_type_names(void) {
         g_assert_cmpstr(upload_target_type_to_string(UPLOAD_TARGET_CLOUDSHARK), ==, "cloudshark");
         g_assert_cmpint(upload_target_type_from_string("cloudshark"), ==, UPLOAD_TARGET_CLOUDSHARK);
+        g_assert_cmpint(upload_target_type_from_string("S3"), ==, UPLOAD_TARGET_S3);
+        g_assert_cmpint(upload_target_type_from_string("http"), ==, UPLOAD_TARGET_HTTP);
         g_assert_cmpint(upload_target_type_from_string("webdav"), ==, _UPLOAD_TARGET_TYPE_MAX);
         g_assert_null(upload_target_type_to_string(_UPLOAD_TARGET_TYPE_MAX));
+}
+
+/* Issue 13: Type=s3 and Type=http. */
+static void test_s3_keys(Fixture *f, gconstpointer data) {
+        g_autofree char *secret = g_build_filename(f->dir, "s3.secret", NULL);
+        g_autofree char *conf = g_strdup_printf(
+                   "[Upload]\n"
+                   "Type=s3\n"
+                   "Endpoint=https://s3.example.net/\n"
+                   "Bucket=captures\n"
+                   "Region=eu-central-1\n"
+                   "KeyTemplate=%%H/%%i/%%Y/%%m/%%d/%%f\n"
+                   "AddressingStyle=virtual\n"
+                   "StorageClass=STANDARD_IA\n"
+                   "AccessKeyId=AKIAEXAMPLE\n"
+                   "SecretAccessKeyFile=%s\n"
+                   "MultipartThreshold=100M\n"
+                   "PartSize=8M\n", secret);
+        const UploadTarget *t;
+
+        write_file(f, "s3.secret", "s3-secret-key\n", 0600);
+        write_file(f, "upload.d/central.conf", conf, 0600);
+
+        g_assert_cmpuint(load(f), ==, 1);
+        t = f->targets[0];
+        g_assert_cmpint(t->type, ==, UPLOAD_TARGET_S3);
+        g_assert_cmpstr(t->url, ==, "https://s3.example.net");
+        g_assert_cmpstr(t->bucket, ==, "captures");
+        g_assert_cmpstr(t->region, ==, "eu-central-1");
+        g_assert_cmpstr(t->key_template, ==, "%H/%i/%Y/%m/%d/%f");
+        g_assert_cmpint(t->addressing, ==, S3_ADDRESSING_VIRTUAL);
+        g_assert_cmpstr(t->storage_class, ==, "STANDARD_IA");
+        g_assert_cmpstr(t->access_key_id, ==, "AKIAEXAMPLE");
+        g_assert_cmpstr(t->token, ==, "s3-secret-key");
+        g_assert_cmpuint(t->multipart_threshold, ==, 100 * 1024 * 1024);
+        g_assert_cmpuint(t->part_size, ==, 8 * 1024 * 1024);
+
+        /* The credentials win; the defaults. */
+        write_file(f, "credentials/upload-central-access-key-id", "ID-FROM-CREDENTIAL\n", 0600);
+        write_file(f, "credentials/upload-central-secret-access-key", "SECRET-FROM-CREDENTIAL\n", 0600);
+        {
+                g_autofree char *credentials = g_build_filename(f->dir, "credentials", NULL);
+                g_setenv("CREDENTIALS_DIRECTORY", credentials, TRUE);
+        }
+        write_file(f, "upload.d/central.conf",
+                   "[Upload]\nType=s3\nEndpoint=http://127.0.0.1:8080\nBucket=captures\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        t = f->targets[0];
+        g_assert_cmpstr(t->access_key_id, ==, "ID-FROM-CREDENTIAL");
+        g_assert_cmpstr(t->token, ==, "SECRET-FROM-CREDENTIAL");
+        g_assert_cmpstr(t->region, ==, "us-east-1");
+        g_assert_cmpstr(t->key_template, ==, "%H/%i/%f");
+        g_assert_cmpint(t->addressing, ==, S3_ADDRESSING_PATH);
+        g_assert_cmpuint(t->multipart_threshold, ==, UPLOAD_TARGET_DEFAULT_MULTIPART_THRESHOLD);
+        g_assert_cmpuint(t->part_size, ==, UPLOAD_TARGET_DEFAULT_PART_SIZE);
+}
+
+static void test_s3_unusable(Fixture *f, gconstpointer data) {
+        g_autofree char *credentials = g_build_filename(f->dir, "credentials", NULL);
+
+        write_file(f, "credentials/upload-a-access-key-id", "ID\n", 0600);
+        write_file(f, "credentials/upload-a-secret-access-key", "SECRET\n", 0600);
+        g_setenv("CREDENTIALS_DIRECTORY", credentials, TRUE);
+
+        /* Plain http only on loopback; a bucket is required and valid. */
+        write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=http://s3.example.net\nBucket=captures\n", 0600);
+        g_assert_cmpuint(load(f), ==, 0);
+        write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=https://s3.example.net\n", 0600);
+        g_assert_cmpuint(load(f), ==, 0);
+        write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=https://s3.example.net\nBucket=Bad_Bucket\n", 0600);
+        g_assert_cmpuint(load(f), ==, 0);
+        /* Bad values are ignored (defaults stay), the target loads. */
+        write_file(f, "upload.d/a.conf",
+                   "[Upload]\nType=s3\nEndpoint=https://s3.example.net\nBucket=captures\n"
+                   "PartSize=1M\nKeyTemplate=/abs/%f\nKeyTemplate=%q\nAddressingStyle=sideways\nRegion=eu west\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpuint(f->targets[0]->part_size, ==, UPLOAD_TARGET_DEFAULT_PART_SIZE);
+        g_assert_cmpstr(f->targets[0]->key_template, ==, "%H/%i/%f");
+        g_assert_cmpint(f->targets[0]->addressing, ==, S3_ADDRESSING_PATH);
+        g_assert_cmpstr(f->targets[0]->region, ==, "us-east-1");
+
+        /* No secret: skipped; a secret in Token= is not taken for s3. */
+        g_unsetenv("CREDENTIALS_DIRECTORY");
+        write_file(f, "upload.d/a.conf",
+                   "[Upload]\nType=s3\nEndpoint=https://s3.example.net\nBucket=captures\nAccessKeyId=ID\nToken=SECRET\n", 0600);
+        g_assert_cmpuint(load(f), ==, 0);
+}
+
+static void test_http_keys(Fixture *f, gconstpointer data) {
+        write_file(f, "upload.d/c.conf", "[Upload]\nType=http\nURL=https://collector.example.net/in/\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpint(f->targets[0]->type, ==, UPLOAD_TARGET_HTTP);
+        g_assert_cmpstr(f->targets[0]->url, ==, "https://collector.example.net/in");
+        g_assert_cmpint(f->targets[0]->auth, ==, HTTP_AUTH_NONE);
+        g_assert_null(f->targets[0]->token);
+
+        write_file(f, "upload.d/c.conf", "[Upload]\nType=http\nURL=https://c.example.net\nToken=T0K\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpint(f->targets[0]->auth, ==, HTTP_AUTH_BEARER);
+        g_assert_cmpstr(f->targets[0]->token, ==, "T0K");
+
+        write_file(f, "upload.d/c.conf",
+                   "[Upload]\nType=http\nURL=https://c.example.net\nAuthorization=basic\nToken=user:pw\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        g_assert_cmpint(f->targets[0]->auth, ==, HTTP_AUTH_BASIC);
+
+        /* basic without user:password, bearer without a token: unusable. */
+        write_file(f, "upload.d/c.conf",
+                   "[Upload]\nType=http\nURL=https://c.example.net\nAuthorization=basic\nToken=nocolon\n", 0600);
+        g_assert_cmpuint(load(f), ==, 0);
+        write_file(f, "upload.d/c.conf", "[Upload]\nType=http\nURL=https://c.example.net\nAuthorization=bearer\n", 0600);
+        g_assert_cmpuint(load(f), ==, 0);
+}
+
+static void test_expand_key(void) {
+        /* 2026-12-01T09:36:19.5Z */
+        uint64_t t = UINT64_C(1796117779) * USEC_PER_SEC + 500000;
+        g_autofree char *a = upload_target_expand_key("%H/%i/%f", "sensor7", "eth0", "pcap-eth0-x.pcap", "s3", t);
+        g_autofree char *b = upload_target_expand_key("%t/%Y/%m/%d/%h:%M:%S %%f %f", "h", "eth0", "f.pcap", "s3", t);
+
+        g_assert_cmpstr(a, ==, "sensor7/eth0/pcap-eth0-x.pcap");
+        g_assert_cmpstr(b, ==, "s3/2026/12/01/09:36:19 %f f.pcap");
 }
 
 #define ADD(name, func) g_test_add(name, Fixture, NULL, setup, func, teardown)
@@ -194,6 +318,10 @@ int main(int argc, char *argv[]) {
         ADD("/upload-target/token-sources", test_token_sources);
         ADD("/upload-target/dup-and-redact", test_dup_and_redact);
         g_test_add_func("/upload-target/type-names", test_type_names);
+        ADD("/upload-target/s3-keys", test_s3_keys);
+        ADD("/upload-target/s3-unusable", test_s3_unusable);
+        ADD("/upload-target/http-keys", test_http_keys);
+        g_test_add_func("/upload-target/expand-key", test_expand_key);
 
         return g_test_run();
 }

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "curl-event.h"
+#include "upload-target.h"
+
+/* What the upload queue asks of a target type (CloudShark, S3, HTTP PUT):
+ * start one file's upload, abort it. Each type is a leaf module that
+ * reports through these callbacks and knows nothing of the queue. */
+
+typedef struct UploadJobCallbacks {
+        /* The upload itself ended: detail is the remote location on
+         * success, else why not (never holding a secret). If finished is
+         * false, clean-up work goes on and finished() comes later. */
+        void (*uploaded)(void *userdata, bool success, const char *detail, bool finished);
+        void (*finished)(void *userdata);
+        /* State that must survive a daemon restart (an S3 UploadId whose
+         * parts must be aborted), or NULL when there is none any more. */
+        void (*save_resume)(void *userdata, const char *resume);
+        void *userdata;
+} UploadJobCallbacks;
+
+typedef struct UploadRequest {
+        const char *path;
+        const char *interface;
+        const char *resume;       /* what save_resume() said last, or NULL */
+} UploadRequest;
+
+typedef struct UploadTargetOps {
+        /* The target is copied. Callbacks are the last thing the job does,
+         * so they may free it. */
+        int (*start)(void **ret_job, sd_event *event, CurlEvent *curl, const UploadTarget *target, const UploadRequest *request,
+                     const UploadJobCallbacks *callbacks);
+        /* Aborts whatever request runs; no callback is called. */
+        void (*free)(void *job);
+} UploadTargetOps;
+
+extern const UploadTargetOps s3_upload_ops;
+extern const UploadTargetOps http_put_upload_ops;
