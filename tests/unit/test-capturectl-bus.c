@@ -49,9 +49,14 @@ static void queue_start(void) {
         g_assert_no_error(error);
 }
 
+/* Disconnects, asserting that capturectl made no call the test did not
+ * expect. The queue is not freed: gt_dbus_queue_disconnect() releases the
+ * bus name from this thread after the server thread may already have
+ * stopped, so the name's release can still sit in the server context, and
+ * gt_dbus_queue_free() asserts that context is empty (about 1 run in 20).
+ * The process exits next. */
 static void queue_stop(void) {
         gt_dbus_queue_disconnect(queue, TRUE);
-        gt_dbus_queue_free(queue);
 }
 
 /* Runs capturectl with args against the test bus as its system bus. */
