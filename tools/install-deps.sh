@@ -48,6 +48,13 @@ PACKAGES=(
         # hardening and SELinux tests
         python3-seccomp         # test_hardening applies the unit's seccomp filters
         selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
+        # web console and its browser test (issue 14)
+        cockpit-ws
+        cockpit-bridge
+        cockpit-system          # the shell the page sits in
+        chromium
+        chromium-driver
+        python3-selenium
 )
 
 missing_packages() {

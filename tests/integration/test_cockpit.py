@@ -18,8 +18,8 @@ A screenshot of the overview is saved as cockpit-overview.png in the build
 directory ($ARTIFACT_DIR, which meson sets, else the current directory)."""
 
 import os
+import hashlib
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,6 +28,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import test_polkit  # noqa: E402  real polkitd, users and rules
+import test_upload  # noqa: E402  the fake CloudShark target
 from harness import wait_for  # noqa: E402
 
 COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
@@ -134,12 +135,18 @@ def setUpModule():
     test_polkit.setUpModule()
     _browser = start_browser()
     _browser.set_page_load_timeout(WAIT)
+    os.mkdir(download_dir())
+    _browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": download_dir()})
 
 
 def tearDownModule():
     if _browser:
         _browser.quit()
     test_polkit.tearDownModule()
+
+
+def download_dir():
+    return os.path.join(_home, "downloads")
 
 
 def artifact_dir():
@@ -414,6 +421,49 @@ class RootTest(CockpitTestCase):
         self.row_button("lo", "restart").click()
         wait_for(lambda: harness.capture_property("lo", "MainPID") not in (0, first), WAIT, "a new tcpdump")
         self.wait_row_state("lo", "running")
+
+
+class UploadAndDownloadTest(CockpitTestCase, test_upload.UploadTestCase):
+    """A capture uploading to the fake CloudShark target "cs" (test_upload's
+    setup): the files view follows the upload and downloads the file."""
+
+    def test_upload_link_appears_live_and_the_file_downloads(self):
+        iface, target = test_upload.IFACE, test_upload.TARGET
+        harness.start_capture(iface, {"Upload": ("s", target)})
+        self.wait_running(iface)
+        self.open_page()
+        self.wait_row_state(iface, "running")
+        self.row_button(iface, "files").click()
+        self.wait_until(lambda d: d.find_element(By.ID, "files-empty").is_displayed(), "no files yet")
+        harness.send_frames(test_upload.PEER, count=40)
+        self.row_button(iface, "stop").click()
+        self.wait_row_state(iface, "stopped")
+
+        # The file appears, then its upload is done: a link to the remote copy.
+        (path,) = wait_for(self.finished_files, WAIT, "a finished file")
+        (signal,) = wait_for(lambda: self.upload_finished(path), WAIT, "UploadFinished")
+        _, _, signal_target, success, url = signal
+        self.assertEqual((signal_target, success), (target, True))
+        row = f"#files-body tr[data-path='{path}']"
+        self.wait_until(lambda d: self.attribute(row + " [data-upload-state]", "data-upload-state") == "done",
+                        "the upload shown done")
+        self.wait_until(lambda d: self.attribute(row + f" [data-target='{target}'] a", "href") == url,
+                        "the link to the uploaded copy")
+        self.assertEqual(self.attribute(row + " a", "href"), url)
+        self.wait_until(lambda d: "1 done" in self.cell_text(iface, "uploads"), "the upload counted")
+
+        # Download: through Cockpit's file channel, byte for byte.
+        self.browser.find_element(By.CSS_SELECTOR, row + " button[data-button='download']").click()
+        saved = os.path.join(download_dir(), os.path.basename(path))
+        with open(path, "rb") as f:
+            expected = hashlib.sha256(f.read()).hexdigest()
+
+        def downloaded():
+            if not os.path.exists(saved):
+                return False
+            with open(saved, "rb") as f:
+                return hashlib.sha256(f.read()).hexdigest() == expected
+        self.wait_until(lambda d: downloaded(), f"{saved} downloaded whole")
 
 
 class AuthorizedUserTest(CockpitTestCase):
