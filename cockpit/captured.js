@@ -44,8 +44,9 @@ const OPTIONS = [
     { key: "Upload", type: "s" },
 ];
 
-const client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: "try" });
-const captures = client.proxies(CAPTURE_IFACE, MANAGER_PATH);
+/* Made again by connect() whenever another daemon takes the bus name. */
+let client = null;
+let captures = {};
 
 const rows = new Map();        /* object path -> { row, details, cells, buttons } */
 const history = new Map();     /* object path -> [{ t, packets }] */
@@ -629,8 +630,11 @@ function uploadCell(state, detail, path) {
         cell.append(" ", el("a", { href: detail, target: "_blank", rel: "noopener noreferrer", text: detail }));
     else if (detail)
         cell.append(" ", el("span", { class: state === "failed" ? "captured-error" : "captured-muted", text: detail }));
-    /* Per target, as UploadFinished told while this page was open. */
+    /* Per target, as UploadFinished told while this page was open, where
+     * that says more than the file's own state. */
     for (const [target, result] of Object.entries(uploads.get(path) || {})) {
+        if (result.detail === detail)
+            continue;
         const line = el("div", { class: "captured-muted", "data-target": target }, target + ": ");
         if (result.success && /^https?:\/\//.test(result.detail))
             line.append(el("a", { href: result.detail, target: "_blank", rel: "noopener noreferrer", text: result.detail }));
@@ -724,6 +728,70 @@ function onUploadFinished(iface, path, target, success, detail) {
 
 /* ---------------------------------------------------------------------- */
 
+/* A client of the daemon on the bus now. Cockpit's proxies do not follow
+ * a daemon that (re)appears under the name, so a new owner means a new
+ * client (see followOwner()), and the rows start again. */
+function connect() {
+    if (client)
+        client.close();
+    for (const entry of rows.values()) {
+        entry.row.remove();
+        entry.details.remove();
+    }
+    rows.clear();
+    history.clear();
+    polled.clear();
+
+    const me = client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: "try" });
+    const mine = handler => (...args) => me === client && handler(...args);
+    captures = client.proxies(CAPTURE_IFACE, MANAGER_PATH);
+
+    captures.addEventListener("added", mine((event, proxy) => {
+        noteCounters(proxy);
+        render();
+        refresh();
+    }));
+    captures.addEventListener("changed", mine((event, proxy) => {
+        noteCounters(proxy);
+        updateRow(proxy);
+    }));
+    captures.addEventListener("removed", mine(() => render()));
+    captures.wait(mine(() => {
+        render();
+        refresh();
+    }));
+
+    client.addEventListener("owner", mine((event, owner) => {
+        busOwner = owner;
+        render();
+    }));
+    client.addEventListener("close", mine((event, options) => {
+        $("loading").textContent = "Lost the connection to the system bus: " + cockpit.message(options);
+        $("loading").hidden = false;
+    }));
+
+    client.subscribe({ path: MANAGER_PATH, interface: MANAGER_IFACE, member: "FileCompleted" },
+        mine((path, iface, signal, args) => onFileCompleted(args[0])));
+    client.subscribe({ path: MANAGER_PATH, interface: MANAGER_IFACE, member: "UploadFinished" },
+        mine((path, iface, signal, args) => onUploadFinished(...args)));
+    if (filesPath)
+        loadFiles();
+}
+
+/* The bus says when the daemon comes or goes (cockpit.dbus tells the
+ * owner only once). */
+function followOwner() {
+    cockpit.dbus("org.freedesktop.DBus", { bus: "system" }).subscribe(
+        { path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged", arg0: BUS_NAME },
+        (path, iface, signal, [name, oldOwner, newOwner]) => {
+            if (name !== BUS_NAME)
+                return;
+            busOwner = newOwner || null;
+            connect();
+            render();
+        });
+}
+
 function init() {
     $("start-open").addEventListener("click", openStartForm);
     $("empty-start").addEventListener("click", openStartForm);
@@ -734,35 +802,8 @@ function init() {
         $("files-card").hidden = true;
     });
 
-    captures.addEventListener("added", (event, proxy) => {
-        noteCounters(proxy);
-        render();
-        refresh();
-    });
-    captures.addEventListener("changed", (event, proxy) => {
-        noteCounters(proxy);
-        updateRow(proxy);
-    });
-    captures.addEventListener("removed", () => render());
-    captures.wait(() => {
-        render();
-        refresh();
-    });
-
-    client.addEventListener("owner", (event, owner) => {
-        busOwner = owner;
-        render();
-    });
-    client.addEventListener("close", (event, options) => {
-        $("loading").textContent = "Lost the connection to the system bus: " + cockpit.message(options);
-        $("loading").hidden = false;
-    });
-
-    client.subscribe({ path: MANAGER_PATH, interface: MANAGER_IFACE, member: "FileCompleted" },
-        (path, iface, signal, args) => onFileCompleted(args[0]));
-    client.subscribe({ path: MANAGER_PATH, interface: MANAGER_IFACE, member: "UploadFinished" },
-        (path, iface, signal, args) => onUploadFinished(...args));
-
+    followOwner();
+    connect();
     cockpit.addEventListener("visibilitychange", refresh);
     window.setInterval(refresh, REFRESH_MS);
     /* "since" ages without any property changing */
