@@ -54,7 +54,8 @@ const polled = new Map();      /* object path -> { DiskUsage, FilesKept } as las
 const uploads = new Map();     /* file path -> { target -> { success, detail } } */
 let filesPath = null;          /* the capture whose files are shown */
 let deniedReason = null;       /* why the daemon refused us, once it did */
-let busOwner;                 /* the daemon's unique name; null: not running */
+let busOwner;                  /* the daemon's unique name; null: not running */
+let permission = null;         /* Cockpit's administrative access */
 
 const $ = id => document.getElementById(id);
 
@@ -128,13 +129,16 @@ function errorText(error) {
 /* ---------------------------------------------------------------------- */
 /* Authorization */
 
-/* After the daemon refused an action, every action button says why. A
- * change of Cockpit's administrative access reloads the page (cockpit.js). */
+/* After the daemon refused an action, every action button says why. When
+ * the user turns administrative access on or off, the cockpit.permission
+ * made in init() reloads the page, and the buttons are tried again. */
 function noteDenied(error) {
-    deniedReason = errorText(error);
-    $("access-reason").textContent = deniedReason + ". Turn on administrative access " +
-        "(Cockpit's \"Limited access\" button), or ask for a polkit grant of io.captured.manage " +
-        "(the shipped rules grant it to group \"capture\").";
+    deniedReason = errorText(error).replace(/\.$/, "");
+    const hint = permission && permission.allowed
+        ? "Administrative access is on, yet the daemon refused: check its polkit rules."
+        : "Turn on administrative access (Cockpit's \"Limited access\" button), or ask for a polkit " +
+          "grant of io.captured.manage (the shipped rules grant it to group \"capture\").";
+    $("access-reason").textContent = deniedReason + ". " + hint;
     $("access-alert").hidden = false;
     updateActionButtons();
 }
@@ -246,8 +250,7 @@ function createRow(proxy) {
 }
 
 function toggleRunning(proxy) {
-    const running = !["stopped", "failed"].includes(proxy.State);
-    if (running)
+    if (!isStopped(proxy))
         act(MANAGER_PATH, MANAGER_IFACE, "StopCapture", [proxy.Interface])
             .catch(e => showActionError("Stopping " + proxy.Interface + " failed", e));
     else
@@ -406,8 +409,6 @@ function updateRow(proxy) {
     buttons.boot.title = proxy.Enabled ? "Do not start this capture when captured starts"
         : "Start this capture whenever captured starts";
     buttons.boot.setAttribute("data-button", proxy.Enabled ? "disable" : "enable");
-    if (!entry.details.hidden)
-        updateDetails(proxy);
 }
 
 /* The properties as last announced, or read where they are not announced. */
@@ -802,6 +803,7 @@ function init() {
         $("files-card").hidden = true;
     });
 
+    permission = cockpit.permission({ admin: true });
     followOwner();
     connect();
     cockpit.addEventListener("visibilitychange", refresh);

@@ -119,6 +119,7 @@ def start_browser():
                  "--disable-dev-shm-usage", "--window-size=1440,800",
                  "--user-data-dir=" + os.path.join(_home, "chromium")):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(CHROMEDRIVER, log_path=os.path.join(_home, "chromedriver.log"),
                       env={"PATH": "/usr/bin:/bin", "HOME": _home, "TMPDIR": _home})
     return webdriver.Chrome(service=service, options=options)
@@ -174,14 +175,16 @@ class CockpitTestCase(harness.CapturedTestCase):
     def setUp(self):
         super().setUp()
         self.browser = _browser
-        self.addCleanup(self._dump_on_failure)
+        self.browser.get_log("browser")  # forget the previous test's
+        self.addCleanup(self.check_console)
 
-    def _dump_on_failure(self):
-        outcome = getattr(self, "_outcome", None)
-        errors = getattr(getattr(outcome, "result", None), "errors", []) + \
-            getattr(getattr(outcome, "result", None), "failures", [])
-        if any(test is self for test, _ in errors):
+    def check_console(self):
+        """The page logged no error (an exception in captured.js, a failed load)."""
+        errors = [entry["message"] for entry in self.browser.get_log("browser")
+                  if entry["level"] == "SEVERE" and "/captured/" in entry["message"]]
+        if errors:
             harness.log(f"----- cockpit-ws log -----\n{self.ws.log()}")
+        self.assertEqual(errors, [], "errors in the browser's console")
 
     # -- the page -----------------------------------------------------------
 
