@@ -31,6 +31,10 @@ const SPARK_SAMPLES = 30;
 /* Read on every refresh: DiskUsage is never announced, and FilesKept is
  * not announced by captured 0.1 although its introspection says so. */
 const POLLED_PROPERTIES = ["DiskUsage", "FilesKept"];
+/* A ring may hold a million files: the files view lists the newest. */
+const FILES_SHOWN = 500;
+/* A download goes through the browser's memory. */
+const DOWNLOAD_MAX = 1000 * 1000 * 1000;
 
 /* The capture options, as the daemon names and types them (SPEC §3). */
 const OPTIONS = [
@@ -647,6 +651,12 @@ function uploadCell(state, detail, path) {
 }
 
 function download(path, size, button) {
+    if (size > DOWNLOAD_MAX) {
+        showActionError("Cannot download " + basename(path),
+                        `It has ${formatBytes(size)}, more than a browser download holds (${formatBytes(DOWNLOAD_MAX)}); ` +
+                        "copy it from the host instead.");
+        return;
+    }
     button.disabled = true;
     /* Read-only through Cockpit's file channel, with the page's privileges. */
     const file = cockpit.file(path, { binary: true, superuser: "try", max_read_size: size + 65536 });
@@ -685,8 +695,11 @@ function loadFiles() {
         .then(([files]) => {
             if (path !== filesPath)
                 return;
-            const newestFirst = files.slice().sort((a, b) => b[2] - a[2]);
+            const newestFirst = files.slice().sort((a, b) => b[2] - a[2]).slice(0, FILES_SHOWN);
             $("files-body").replaceChildren(...newestFirst.map(fileRow));
+            $("files-more").textContent = files.length > FILES_SHOWN
+                ? `The newest ${FILES_SHOWN} of ${formatNumber(files.length)} files.` : "";
+            $("files-more").hidden = files.length <= FILES_SHOWN;
             $("files-empty").hidden = files.length > 0;
             $("files").hidden = files.length === 0;
             $("files-error").hidden = true;
@@ -798,6 +811,12 @@ function init() {
     $("empty-start").addEventListener("click", openStartForm);
     $("start-cancel").addEventListener("click", closeStartForm);
     $("start-form").addEventListener("submit", submitStartForm);
+    /* An error stays beside its field until the field changes. */
+    $("start-form").addEventListener("input", event => {
+        const field = event.target.id.replace(/^field-/, "");
+        if ($("error-" + field))
+            setFieldError(field, null);
+    });
     $("files-close").addEventListener("click", () => {
         filesPath = null;
         $("files-card").hidden = true;

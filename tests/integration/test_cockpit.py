@@ -378,6 +378,9 @@ class RootTest(CockpitTestCase):
         self.assertTrue(self.browser.find_element(By.ID, "start-card").is_displayed())
         self.assertEqual(harness.list_captures(), [])
         self.assertEqual(harness.tcpdump_processes(), [])
+        # Until the filter changes.
+        self.browser.find_element(By.ID, "field-Filter").send_keys("s")
+        self.wait_until(lambda d: self.field_error("Filter") == "", "the filter's error to go")
 
     def test_option_out_of_range_shows_beside_its_field(self):
         self.open_page()
