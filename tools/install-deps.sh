@@ -55,6 +55,7 @@ PACKAGES=(
         chromium
         chromium-driver
         python3-selenium
+        sudo                    # Cockpit's administrative access (the page's admin test)
 )
 
 missing_packages() {

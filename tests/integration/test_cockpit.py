@@ -12,7 +12,9 @@ on DOM conditions (WebDriverWait, bounded), never on sleep.
 The unprivileged path uses real polkitd with the project's policy and rules
 (set up as test_polkit.py does): a member of group "capture" may start a
 capture from the page; a user polkit does not authorize sees the daemon's
-AccessDenied on the page, and the buttons say why they are disabled.
+AccessDenied on the page, and the buttons say why they are disabled; an
+administrator turns on Cockpit's administrative access (real sudo, with a
+private sudoers bind-mounted over /etc/sudoers) and then acts as root.
 
 A screenshot of the overview is saved as cockpit-overview.png in the build
 directory ($ARTIFACT_DIR, which meson sets, else the current directory)."""
@@ -32,6 +34,7 @@ import test_upload  # noqa: E402  the fake CloudShark target
 from harness import wait_for  # noqa: E402
 
 COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
+SUDO = "/usr/bin/sudo"
 COCKPIT_BRIDGE = "/usr/bin/cockpit-bridge"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -498,6 +501,68 @@ class NoDaemonTest(CockpitTestCase):
         harness.start_capture("lo")
         self.wait_running("lo")
         self.wait_row_state("lo", "running")
+
+
+def private_sudoers(directory):
+    """Over /etc/sudoers: the distribution's rule for group sudo, with
+    sudo's timestamps under directory and nothing logged or lectured, so
+    that sudo writes nothing outside the test's scratch space."""
+    timestamps = os.path.join(directory, "sudo-ts")
+    os.mkdir(timestamps, 0o700)
+    path = os.path.join(directory, "sudoers")
+    with open(path, "w") as f:
+        f.write("Defaults env_reset\n"
+                "Defaults secure_path=\"/usr/sbin:/usr/bin:/sbin:/bin\"\n"
+                f"Defaults timestampdir={timestamps}\n"
+                "Defaults lecture=never, !syslog, !mail_badpass, !use_pty\n"
+                "root ALL=(ALL:ALL) ALL\n"
+                "%sudo ALL=(ALL:ALL) ALL\n")
+    os.chmod(path, 0o440)
+    harness.run(["mount", "--bind", path, "/etc/sudoers"])
+
+
+class AdminAccessTest(CockpitTestCase):
+    """An administrator (group sudo) whom polkit does not authorize turns on
+    Cockpit's administrative access: the shell asks for the password (sudo
+    through cockpit-askpass), the page reloads, and its calls run as root."""
+
+    user = test_polkit.CAPADMIN
+    port = 9093
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(SUDO, os.X_OK) or not os.path.exists("/etc/sudoers"):
+            raise harness.unittest.SkipTest("sudo is not installed")
+        directory = tempfile.mkdtemp(prefix="sudo-", dir=harness._scratch)
+        private_sudoers(directory)
+        super().setUpClass()
+
+    def test_administrative_access_lets_the_page_act(self):
+        harness.start_capture("lo")
+        self.wait_running("lo")
+        self.open_page()
+        self.wait_row_state("lo", "running")
+        self.row_button("lo", "stop").click()
+        self.wait_until(lambda d: d.find_element(By.ID, "access-alert").is_displayed(), "the refusal")
+        self.assertEqual(harness.capture_property("lo", "State"), "running")
+
+        b = self.browser
+        b.switch_to.default_content()
+        b.find_element(By.XPATH, "//button[normalize-space()='Limited access']").click()
+        password = self.wait_until(lambda d: d.find_element(By.CSS_SELECTOR, ".pf-c-modal-box input[type='password']"),
+                                   "the password prompt")
+        password.send_keys(test_polkit.CAPADMIN_PASSWORD)
+        b.find_element(By.XPATH, "//div[contains(@class, 'pf-c-modal-box')]//button[normalize-space()='Authenticate']").click()
+        self.wait_until(lambda d: d.find_element(By.XPATH, "//button[normalize-space()='Administrative access']"),
+                        "administrative access on")
+        frame = self.wait_until(lambda d: d.find_element(By.CSS_SELECTOR, "iframe[name='cockpit1:localhost/captured']"),
+                                "the page's frame")
+        b.switch_to.frame(frame)
+        self.wait_row_state("lo", "running")
+        self.wait_until(lambda d: self.row_button("lo", "stop").is_enabled(), "Stop enabled again")
+        self.row_button("lo", "stop").click()
+        self.wait_row_state("lo", "stopped")
+        self.assertNoTcpdump()
 
 
 class AuthorizedUserTest(CockpitTestCase):
