@@ -24,8 +24,8 @@ const ACCESS_ERRORS = ["org.freedesktop.DBus.Error.AccessDenied",
 
 /* Reading a counter makes the daemon ask tcpdump for fresh statistics, at
  * most once a second, and the figures arrive with PropertiesChanged; the
- * page reads them (and DiskUsage, which is never announced) this often while
- * it is visible, which is slower than the daemon's own limit. */
+ * page reads a running capture's properties this often while it is
+ * visible, which is slower than the daemon's own limit. */
 const REFRESH_MS = 2000;
 const SPARK_SAMPLES = 30;
 /* Read on every refresh: DiskUsage is never announced, and FilesKept is
@@ -464,29 +464,42 @@ function render() {
 /* ---------------------------------------------------------------------- */
 /* Refreshing what PropertiesChanged does not bring by itself */
 
+let refreshes = 0;
+
+/* One GetAll per running capture and refresh (it also makes the daemon ask
+ * tcpdump for fresh counters); a capture that does not run changes little,
+ * so it is read every fifth time. */
 function refresh() {
     if (cockpit.hidden)
         return;
+    refreshes++;
     for (const proxy of Object.values(captures)) {
-        for (const name of POLLED_PROPERTIES)
-            client.call(proxy.path, PROPERTIES_IFACE, "Get", [CAPTURE_IFACE, name])
-                .then(([variant]) => {
-                    const known = polled.get(proxy.path) || {};
-                    if (known[name] === variant.v)
-                        return;
-                    polled.set(proxy.path, { ...known, [name]: variant.v });
-                    if (rows.has(proxy.path))
-                        updateFiles(rows.get(proxy.path), proxy);
-                })
-                .catch(() => {});  /* an older daemon without it, or the capture went away */
-        if (proxy.State === "running") {
-            /* The reply holds the last figures; the fresh ones come with
-             * PropertiesChanged. */
-            client.call(proxy.path, PROPERTIES_IFACE, "Get", [CAPTURE_IFACE, "PacketsCaptured"]).catch(() => {});
-            if (noteCounters(proxy, true) && rows.has(proxy.path))
-                updatePackets(rows.get(proxy.path), proxy);
-        }
+        const running = proxy.State === "running";
+        if (!running && refreshes % 5 !== 1)
+            continue;
+        poll(proxy);
+        if (running && noteCounters(proxy, true) && rows.has(proxy.path))
+            updatePackets(rows.get(proxy.path), proxy);
     }
+}
+
+function poll(proxy) {
+    client.call(proxy.path, PROPERTIES_IFACE, "GetAll", [CAPTURE_IFACE])
+        .then(([all]) => notePolled(proxy, all))
+        .catch(() => {});  /* the capture went away meanwhile */
+}
+
+function notePolled(proxy, all) {
+    const known = polled.get(proxy.path) || {};
+    const fresh = {};
+    for (const name of POLLED_PROPERTIES)
+        if (all[name] !== undefined)
+            fresh[name] = all[name].v;
+    if (POLLED_PROPERTIES.every(name => known[name] === fresh[name]))
+        return;
+    polled.set(proxy.path, fresh);
+    if (rows.has(proxy.path))
+        updateFiles(rows.get(proxy.path), proxy);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -726,9 +739,11 @@ function captureOfInterface(iface) {
 
 function onFileCompleted(iface) {
     const proxy = captureOfInterface(iface);
-    if (proxy && filesPath === proxy.path)
+    if (!proxy)
+        return;
+    poll(proxy);
+    if (filesPath === proxy.path)
         loadFiles();
-    refresh();
 }
 
 function onUploadFinished(iface, path, target, success, detail) {
