@@ -128,6 +128,28 @@ def start_browser():
     return webdriver.Chrome(service=service, options=options)
 
 
+def private_tmp_and_root():
+    """Tmpfs over /tmp and /root: Cockpit's session bridge starts ssh-agent
+    and a session dbus-daemon that put their sockets in /tmp whatever TMPDIR
+    says, and as root it takes HOME from passwd (~/.cache). The harness's
+    scratch directory, itself under /tmp, is bound back into the new /tmp at
+    the same path. undo_private_tmp() makes the host's /tmp (and the scratch
+    mount on it) visible again for the harness's teardown."""
+    harness.run(["mount", "-t", "tmpfs", "-o", "mode=0700,nosuid,nodev", "tmpfs", "/root"])
+    scratch = harness._scratch
+    holder = tempfile.mkdtemp(prefix="scratch-", dir="/run/dbus")  # a tmpfs of the harness's
+    harness.run(["mount", "--bind", scratch, holder])
+    harness.run(["mount", "-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tmpfs", "/tmp"])
+    os.mkdir(scratch, 0o755)
+    harness.run(["mount", "--bind", holder, scratch])
+    harness.run(["umount", holder])
+    os.rmdir(holder)
+
+
+def undo_private_tmp():
+    harness.run(["umount", "--lazy", "/tmp"], check=False)
+
+
 def setUpModule():
     global _browser, _home
     if webdriver is None:
@@ -135,6 +157,7 @@ def setUpModule():
     for tool in (COCKPIT_WS, COCKPIT_BRIDGE, CHROMIUM, CHROMEDRIVER):
         if not os.access(tool, os.X_OK):
             raise harness.unittest.SkipTest(f"{tool} is not installed")
+    private_tmp_and_root()
     _home = tempfile.mkdtemp(prefix="browser-", dir=harness._scratch)
     test_polkit.setUpModule()
     _browser = start_browser()
@@ -147,6 +170,7 @@ def tearDownModule():
     if _browser:
         _browser.quit()
     test_polkit.tearDownModule()
+    undo_private_tmp()
 
 
 def download_dir():
