@@ -42,12 +42,6 @@ PACKAGES=(
         iproute2
         util-linux              # unshare, nsenter
         procps
-        # documentation tests
-        man-db                  # man -l renders the man pages
-        bash-completion         # bash-completion.pc, and the completion test
-        # hardening and SELinux tests
-        python3-seccomp         # test_hardening applies the unit's seccomp filters
-        selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
         # web console and its browser test (issue 14)
         cockpit-ws
         cockpit-bridge
@@ -56,6 +50,12 @@ PACKAGES=(
         chromium-driver
         python3-selenium
         sudo                    # Cockpit's administrative access (the page's admin test)
+        # documentation tests
+        man-db                  # man -l renders the man pages
+        bash-completion         # bash-completion.pc, and the completion test
+        # hardening and SELinux tests
+        python3-seccomp         # test_hardening applies the unit's seccomp filters
+        selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
 )
 
 missing_packages() {
