@@ -40,6 +40,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PAGE_DIR = os.path.join(harness.SOURCE_ROOT, "cockpit")
 SCREENSHOT_NAME = "cockpit-overview.png"
+PRIVATE_DIRECTORIES = ("/tmp", "/root")
 WAIT = 30  # seconds for any DOM condition; generous for a loaded 2-core machine
 
 try:
@@ -128,26 +129,37 @@ def start_browser():
     return webdriver.Chrome(service=service, options=options)
 
 
-def private_tmp_and_root():
-    """Tmpfs over /tmp and /root: Cockpit's session bridge starts ssh-agent
-    and a session dbus-daemon that put their sockets in /tmp whatever TMPDIR
-    says, and as root it takes HOME from passwd (~/.cache). The harness's
-    scratch directory, itself under /tmp, is bound back into the new /tmp at
-    the same path. undo_private_tmp() makes the host's /tmp (and the scratch
-    mount on it) visible again for the harness's teardown."""
-    harness.run(["mount", "-t", "tmpfs", "-o", "mode=0700,nosuid,nodev", "tmpfs", "/root"])
-    scratch = harness._scratch
-    holder = tempfile.mkdtemp(prefix="scratch-", dir="/run/dbus")  # a tmpfs of the harness's
-    harness.run(["mount", "--bind", scratch, holder])
-    harness.run(["mount", "-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tmpfs", "/tmp"])
-    os.mkdir(scratch, 0o755)
-    harness.run(["mount", "--bind", holder, scratch])
-    harness.run(["umount", holder])
-    os.rmdir(holder)
+def private_directory(base, keep):
+    """A tmpfs over base (/tmp, /root) for what Cockpit's session writes
+    there: its bridge starts ssh-agent (setgid, so TMPDIR is dropped) and a
+    session dbus-daemon, which put their sockets in /tmp, and as root it
+    takes HOME from passwd (~/.cache). What the test needs from base (the
+    harness's scratch directory, the source and build trees when they are
+    there) is bound back at its own path. Undone by undo_private_directory()
+    before the harness's teardown, which needs the host's /tmp."""
+    tops = sorted({os.path.join(base, os.path.relpath(p, base).split(os.sep)[0]) for p in keep
+                   if p and os.path.abspath(p).startswith(base + os.sep)})
+    held = []
+    for top in tops:
+        holder = tempfile.mkdtemp(prefix="keep-", dir="/run/dbus")  # a tmpfs of the harness's
+        harness.run(["mount", "--rbind", top, holder])
+        held.append((top, holder))
+    mode = "1777" if base == "/tmp" else "0700"
+    harness.run(["mount", "-t", "tmpfs", "-o", f"mode={mode},nosuid,nodev", "tmpfs", base])
+    for top, holder in held:
+        os.mkdir(top, 0o755)
+        harness.run(["mount", "--rbind", holder, top])
+        harness.run(["umount", "--lazy", holder])
+        os.rmdir(holder)
 
 
-def undo_private_tmp():
-    harness.run(["umount", "--lazy", "/tmp"], check=False)
+def undo_private_directory(base):
+    harness.run(["umount", "--lazy", base], check=False)
+
+
+def needed_paths():
+    return [harness._scratch, harness.SOURCE_ROOT, harness.CAPTURED, harness.CAPTURECTL,
+            os.environ.get("ARTIFACT_DIR"), os.getcwd(), os.path.abspath(sys.argv[0])]
 
 
 def setUpModule():
@@ -157,7 +169,8 @@ def setUpModule():
     for tool in (COCKPIT_WS, COCKPIT_BRIDGE, CHROMIUM, CHROMEDRIVER):
         if not os.access(tool, os.X_OK):
             raise harness.unittest.SkipTest(f"{tool} is not installed")
-    private_tmp_and_root()
+    for base in PRIVATE_DIRECTORIES:
+        private_directory(base, needed_paths())
     _home = tempfile.mkdtemp(prefix="browser-", dir=harness._scratch)
     test_polkit.setUpModule()
     _browser = start_browser()
@@ -170,7 +183,8 @@ def tearDownModule():
     if _browser:
         _browser.quit()
     test_polkit.tearDownModule()
-    undo_private_tmp()
+    for base in PRIVATE_DIRECTORIES:
+        undo_private_directory(base)
 
 
 def download_dir():
