@@ -43,6 +43,14 @@ PACKAGES=(
         iproute2
         util-linux              # unshare, nsenter
         procps
+        # web console and its browser test (issue 14)
+        cockpit-ws
+        cockpit-bridge
+        cockpit-system          # the shell the page sits in
+        chromium
+        chromium-driver
+        python3-selenium
+        sudo                    # Cockpit's administrative access (the page's admin test)
         # documentation tests
         man-db                  # man -l renders the man pages
         bash-completion         # bash-completion.pc, and the completion test
