@@ -9,6 +9,7 @@
 #include "capture-files.h"
 #include "capture-options.h"
 #include "tcpdump.h"
+#include "traffic-watch.h"
 
 typedef struct Manager Manager;
 
@@ -82,8 +83,12 @@ typedef struct Capture {
         unsigned restarts;
         char *last_error;
         TcpdumpStatistics statistics;
-        sd_event_source *statistics_timer;
+        sd_event_source *statistics_timer;   /* the next refresh while counts move */
         uint64_t statistics_requested;    /* CLOCK_MONOTONIC µs of the last SIGUSR1 */
+        uint64_t statistics_answered;     /* CLOCK_MONOTONIC µs of the last answer */
+        bool statistics_unanswered;       /* a SIGUSR1 is waiting for its line */
+        TrafficWatch *traffic_watch;      /* tcpdump writes: counts move */
+        unsigned stop_probe_answers;      /* stopping: answers until the in-flight check */
         uint64_t files_completed;
         char *current_file;
         FileIndex files;
@@ -131,7 +136,8 @@ void capture_emit_changed(Capture *c, const char *property, ...);
 /* Sets LastError (and announces it). */
 int capture_set_last_error(Capture *c, const char *format, ...) _printf_(2, 3);
 
-/* Asks tcpdump for fresh counters (SIGUSR1; SPEC §9): the answer arrives on
- * its stderr and is announced with PropertiesChanged. At most once a
- * second; only while running (before "listening on" SIGUSR1 would kill it). */
-void capture_request_statistics(Capture *c);
+/* Makes the counters fresh for a reader: unless tcpdump answered within the
+ * last STATISTICS_FRESH_USEC, asks it (SIGUSR1; SPEC §9) and waits briefly
+ * for the answer. Only while running (before "listening on" SIGUSR1 would
+ * kill it). */
+void capture_refresh_statistics(Capture *c);

@@ -66,5 +66,22 @@ class LosslessStop(harness.CapturedTestCase):
         self.assertEqual(count_marked_frames(self.finished_files("vtest0"), "before-restart"), FRAMES)
 
 
+    def test_idle_stop_does_not_drain(self):
+        """Issue 10 §3: once tcpdump has written every packet that passed
+        its filter, a stop sends SIGTERM at once instead of waiting out the
+        drain, and still loses nothing."""
+        filter_ = f"ether proto {harness.ETHERTYPE_EXPERIMENTAL:#06x}"
+        harness.start_capture("vtest0", {"Filter": ("s", filter_)})
+        self.wait_running("vtest0")
+        harness.send_frames("vtest1", payload=b"idle-stop", count=FRAMES)
+        # Reading the counters asks tcpdump; they reach FRAMES once libpcap's
+        # ring has handed every frame to tcpdump.
+        harness.wait_for(lambda: harness.capture_property("vtest0", "PacketsCaptured") == FRAMES, 10,
+                         f"PacketsCaptured == {FRAMES}")
+        harness.stop_capture("vtest0")
+        self.assertIn("vtest0: no packets in flight, stopping at once.", self.daemon.log())
+        self.assertEqual(count_marked_frames(self.finished_files("vtest0"), "idle-stop"), FRAMES)
+
+
 if __name__ == "__main__":
     harness.main()
