@@ -117,7 +117,7 @@ static uint64_t file_birth_usec(int dir_fd, const char *name) {
 }
 
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
-                        char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
+                        bool repair, char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
         _cleanup_(closep) int dir_fd = -EBADF;
         _cleanup_(freep) char *live_path = NULL;
         uint64_t size = 0, stamp;
@@ -133,7 +133,7 @@ int capture_file_finish(const char *directory, const char *interface, const char
                 return -EBADFD;
         size = (uint64_t) st.st_size;
 
-        {
+        if (repair || size < PCAP_GLOBAL_HEADER_SIZE) {
                 bool truncated = false;
 
                 if (asprintf(&live_path, "%s/%s", directory, live_name) < 0)
@@ -200,12 +200,23 @@ static void file_completed(Capture *c, const char *name, uint64_t size, uint64_t
         manager_file_completed(c->manager, c, file_index_find(&c->files, name));
 }
 
-static void finish_one(Capture *c, const char *live_name) {
+static bool is_current_file(const Capture *c, const char *live_name) {
+        return c->current_file && strcmp(strrchr(c->current_file, '/') + 1, live_name) == 0;
+}
+
+static bool tcpdump_rotated(const Capture *c, const char *previous_path, const char *created) {
+        const char *previous = strrchr(previous_path, '/') + 1;
+
+        return c->pid > 0 && capture_file_name_is_live(previous, c->interface) && strcmp(previous, created) != 0;
+}
+
+static void finish_one(Capture *c, const char *live_name, bool repair) {
         _cleanup_(freep) char *name = NULL;
         uint64_t size, completed_at;
         int r;
 
-        r = capture_file_finish(c->directory, c->interface, live_name, c->file_group, &name, &size, &completed_at);
+        r = capture_file_finish(c->directory, c->interface, live_name, c->file_group, repair, &name, &size,
+                                &completed_at);
         if (r == -ENOENT)
                 return;   /* finished already (a late event for it) */
         if (r == -ENODATA) {
@@ -219,7 +230,7 @@ static void finish_one(Capture *c, const char *live_name) {
                 return;
         }
 
-        if (c->current_file && strcmp(strrchr(c->current_file, '/') + 1, live_name) == 0) {
+        if (is_current_file(c, live_name)) {
                 c->current_file = mfree_str(c->current_file);
                 capture_emit_changed(c, "CurrentFile", NULL);
         }
@@ -244,16 +255,24 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
                 return 0;
 
         if (event->mask & IN_CREATE) {
+                _cleanup_(freep) char *previous = c->current_file;
                 char *path;
 
                 if ((path = capture_file_path(c, event->name))) {
-                        free(c->current_file);
                         c->current_file = path;
                         capture_emit_changed(c, "CurrentFile", NULL);
-                }
+                } else
+                        previous = NULL;
+                /* tcpdump closes a file before it creates the next: that
+                 * one is whole (fclose() wrote every record), no need to
+                 * read it back (issue 10), unless a full disk cut a write. */
+                if (previous && tcpdump_rotated(c, previous, event->name))
+                        finish_one(c, strrchr(previous, '/') + 1, c->disk_low_reported);
         }
-        if (event->mask & IN_CLOSE_WRITE)
-                finish_one(c, event->name);
+        /* The file tcpdump writes is finished when it creates the next one,
+         * or, with a repair (a killed tcpdump), once it exited. */
+        if ((event->mask & IN_CLOSE_WRITE) && !(c->pid > 0 && is_current_file(c, event->name)))
+                finish_one(c, event->name, true);
 
         return 0;
 }
@@ -370,7 +389,7 @@ void capture_files_finish_closed(Capture *c) {
                 if (capture_file_name_is_live(entries[i]->d_name, c->interface) &&
                     (path = capture_file_path(c, entries[i]->d_name)) &&
                     !strv_contains(open_paths, path))
-                        finish_one(c, entries[i]->d_name);
+                        finish_one(c, entries[i]->d_name, true);
                 free(entries[i]);
         }
         free(entries);
