@@ -744,8 +744,6 @@ static void enter_failed(Capture *c) {
 static void enter_stopped(Capture *c) {
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         manager_forget_running(c->manager, c);
-        /* Nothing writes here any more: every file was finished at exit. */
-        capture_files_close(c);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_STOPPED);
         /* Starters still waiting learn that it was stopped meanwhile. */
@@ -753,6 +751,10 @@ static void enter_stopped(Capture *c) {
                 if (c->replies[i].until == CAPTURE_RUNNING)
                         c->replies[i].until = CAPTURE_STOPPED;
         reply_all(c, NULL, true);
+        /* Nothing writes here any more: every file was finished at exit.
+         * After the replies: closing the last inotify watch can take tens
+         * of milliseconds (an RCU grace period). */
+        capture_files_close(c);
         manager_capture_settled(c->manager);
 }
 

@@ -17,7 +17,9 @@ struct TrafficWatch {
         TrafficWatch *next;
 };
 
-/* The shared inotify instance and the watches on it. */
+/* The shared inotify instance and the watches on it. It stays open once
+ * made: closing an inotify instance waits for an RCU grace period (tens of
+ * milliseconds), which would delay the stop of the last capture. */
 static struct {
         int fd;
         sd_event_source *source;
@@ -68,13 +70,6 @@ static int shared_ref(sd_event *event) {
         return 0;
 }
 
-static void shared_unref(void) {
-        if (shared.watches)
-                return;
-        shared.source = sd_event_source_disable_unref(shared.source);
-        shared.fd = -EBADF;
-}
-
 int traffic_watch_new(TrafficWatch **ret, sd_event *event, const char *directory, TrafficCallback callback,
                       void *userdata) {
         TrafficWatch *w;
@@ -87,7 +82,6 @@ int traffic_watch_new(TrafficWatch **ret, sd_event *event, const char *directory
         w = calloc(1, sizeof(TrafficWatch));
         if (!w || !(w->directory = strdup(directory))) {
                 free(w);
-                shared_unref();
                 return -ENOMEM;
         }
         w->wd = -1;
@@ -123,6 +117,5 @@ TrafficWatch *traffic_watch_free(TrafficWatch *w) {
                 }
         free(w->directory);
         free(w);
-        shared_unref();
         return NULL;
 }

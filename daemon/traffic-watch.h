@@ -9,7 +9,7 @@
  * flow: one IN_MODIFY (inotify, IN_ONESHOT), after which it is disarmed
  * until armed again, so that a busy capture costs no event per write and an
  * idle one no wake-up at all. All watches share one inotify instance (the
- * per-user limit of instances is low). */
+ * per-user limit of instances is low; it stays open). */
 typedef struct TrafficWatch TrafficWatch;
 typedef void (*TrafficCallback)(void *userdata);
 
