@@ -490,6 +490,25 @@ static int build_output_prefix(Capture *c, char **ret) {
                         directory, interface, c->generation) < 0 ? -ENOMEM : 0;
 }
 
+/* The directory watch outlives a stop: closing the last inotify watch waits
+ * for an RCU grace period (~20 ms), which would hold up the next request.
+ * It is made anew only if the directory was (deleted and made again while
+ * the capture was stopped). */
+static int open_directory_watch(Capture *c) {
+        struct stat st;
+        int r;
+
+        if (c->inotify_source &&
+            (stat(c->directory, &st) < 0 || st.st_dev != c->watched_dev || st.st_ino != c->watched_ino))
+                capture_files_close(c);
+        r = capture_files_open(c);
+        if (r >= 0 && stat(c->directory, &st) >= 0) {
+                c->watched_dev = st.st_dev;
+                c->watched_ino = st.st_ino;
+        }
+        return r;
+}
+
 static int spawn(Capture *c) {
         const Config *config = c->manager->config;
         _cleanup_(freep) char *prefix = NULL;
@@ -502,7 +521,7 @@ static int spawn(Capture *c) {
         if (r < 0)
                 return capture_set_last_error(c, "Cannot prepare %s: %s", c->directory, strerror(-r)), r;
 
-        r = capture_files_open(c);
+        r = open_directory_watch(c);
         if (r < 0)
                 return capture_set_last_error(c, "Cannot watch %s: %s", c->directory, strerror(-r)), r;
 
@@ -751,10 +770,8 @@ static void enter_stopped(Capture *c) {
                 if (c->replies[i].until == CAPTURE_RUNNING)
                         c->replies[i].until = CAPTURE_STOPPED;
         reply_all(c, NULL, true);
-        /* Nothing writes here any more: every file was finished at exit.
-         * After the replies: closing the last inotify watch can take tens
-         * of milliseconds (an RCU grace period). */
-        capture_files_close(c);
+        /* Every file was finished at exit. The directory watch stays (see
+         * open_directory_watch()). */
         manager_capture_settled(c->manager);
 }
 

@@ -94,6 +94,8 @@ typedef struct Capture {
         FileIndex files;
         gid_t file_group;         /* CaptureGroup (or the tcpdump user's group) */
         sd_event_source *inotify_source;
+        dev_t watched_dev;        /* the directory inotify_source watches */
+        ino_t watched_ino;
         unsigned generation;      /* of tcpdump runs, in the live file names */
         uint64_t uploads_dropped; /* pending uploads the disk guard deleted */
         bool disk_low_reported;
