@@ -658,13 +658,25 @@ static void stop_probe_answered(Capture *c) {
         send_term(c);
 }
 
+static int on_statistics_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void arm_statistics_timer(Capture *c, uint64_t usec) {
+        if (!c->statistics_timer)
+                (void) sd_event_add_time_relative(c->manager->event, &c->statistics_timer, CLOCK_MONOTONIC, usec,
+                                                  50 * USEC_PER_MSEC, on_statistics_timer, c);
+}
+
+/* Asks for figures at most once a second; a request that comes sooner is
+ * put off until then, not dropped (the answer keeps the refreshes going). */
 static void statistics_request_async(Capture *c) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         if (c->state != CAPTURE_RUNNING || c->pid <= 0)
                 return;
-        if (c->statistics_requested > 0 && now - c->statistics_requested < STATISTICS_MIN_GAP_USEC)
+        if (c->statistics_requested > 0 && now - c->statistics_requested < STATISTICS_MIN_GAP_USEC) {
+                arm_statistics_timer(c, c->statistics_requested + STATISTICS_MIN_GAP_USEC - now);
                 return;
+        }
         send_statistics_request(c);
 }
 
@@ -687,10 +699,7 @@ static void schedule_next_refresh(Capture *c, bool moved) {
         if (c->state != CAPTURE_RUNNING)
                 return;
         if (moved || packets_in_flight(&c->statistics) > 0) {
-                if (!c->statistics_timer)
-                        (void) sd_event_add_time_relative(c->manager->event, &c->statistics_timer, CLOCK_MONOTONIC,
-                                                          STATISTICS_FOLLOW_UP_USEC, 50 * USEC_PER_MSEC,
-                                                          on_statistics_timer, c);
+                arm_statistics_timer(c, STATISTICS_FOLLOW_UP_USEC);
                 return;
         }
         if (!c->traffic_watch &&

@@ -86,18 +86,27 @@ class FreshCountersTest(harness.CapturedTestCase):
         start_capture("vtest0", {"Filter": ("s", self.FILTER)})
         self.wait_running("vtest0")
 
-    def send_burst(self, marker):
-        """Sends FRAMES frames into vtest0 and returns once a packet socket
+    def send_burst(self, marker, count=FRAMES):
+        """Sends count frames into vtest0 and returns once a packet socket
         of our own on vtest0 has received them all: the kernel has handed
         them to every packet socket there, tcpdump's included."""
         with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(harness.ETHERTYPE_EXPERIMENTAL)) as s:
             s.bind(("vtest0", 0))
             s.settimeout(10)
-            harness.send_frames("vtest1", payload=marker, count=self.FRAMES)
+            # Room for the whole burst: it is read only once it is sent.
+            s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), 8 << 20)
+            harness.send_frames("vtest1", payload=marker, count=count)
             seen = 0
-            while seen < self.FRAMES:
+            while seen < count:
                 if marker in s.recv(2048):
                     seen += 1
+
+    def wait_announced(self, monitor, captured):
+        def announced():
+            changes = monitor.properties_changed(capture_path("vtest0"), CAPTURE_IFACE)
+            return any(c.get("PacketsCaptured") == captured for c in changes)
+
+        wait_for(announced, 5, f"PropertiesChanged with PacketsCaptured == {captured}")
 
     def test_final_figures_are_announced_after_a_burst(self):
         monitor = BusMonitor()
@@ -110,14 +119,18 @@ class FreshCountersTest(harness.CapturedTestCase):
 
         # tcpdump takes the packets out of libpcap's ring within its 1 s
         # timeout; the final figures then come as PropertiesChanged.
-        def announced_final():
-            changes = monitor.properties_changed(capture_path("vtest0"), CAPTURE_IFACE)
-            return any(c.get("PacketsCaptured") == self.FRAMES for c in changes)
-
-        wait_for(announced_final, 5, f"PropertiesChanged with PacketsCaptured == {self.FRAMES}")
+        self.wait_announced(monitor, self.FRAMES)
         props = harness.get_all_properties(capture_path("vtest0"), CAPTURE_IFACE)
         self.assertEqual((props["PacketsCaptured"], props["PacketsReceived"], props["PacketsDropped"]),
                          (self.FRAMES, self.FRAMES, 0))
+
+    def test_traffic_is_announced_without_a_reader(self):
+        """Nobody reads the counters: tcpdump's writes to its file (more
+        than its stdio buffer holds) make the daemon ask for them."""
+        monitor = BusMonitor()
+        self.addCleanup(monitor.stop)
+        self.send_burst(b"unread-burst" + b"-" * 1000, count=200)
+        self.wait_announced(monitor, 200)
 
     def test_status_right_after_traffic_shows_it(self):
         self.send_burst(b"status-burst")
