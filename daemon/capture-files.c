@@ -243,6 +243,11 @@ static void finish_one(Capture *c, const char *live_name, bool repair) {
 static int on_directory_event(sd_event_source *s, const struct inotify_event *event, void *userdata) {
         Capture *c = userdata;
 
+        /* No tcpdump, nothing of ours: a stopped capture keeps its watch
+         * (see capture.c) but leaves the directory alone until it starts,
+         * which finishes what is there. */
+        if (c->pid <= 0)
+                return 0;
         if (event->mask & IN_Q_OVERFLOW) {
                 /* Events were lost: look at what is there. Files tcpdump
                  * still writes are left alone; the others are closed. */
@@ -271,7 +276,7 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
         }
         /* The file tcpdump writes is finished when it creates the next one,
          * or, with a repair (a killed tcpdump), once it exited. */
-        if ((event->mask & IN_CLOSE_WRITE) && !(c->pid > 0 && is_current_file(c, event->name)))
+        if ((event->mask & IN_CLOSE_WRITE) && !is_current_file(c, event->name))
                 finish_one(c, event->name, true);
 
         return 0;

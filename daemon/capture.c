@@ -490,10 +490,11 @@ static int build_output_prefix(Capture *c, char **ret) {
                         directory, interface, c->generation) < 0 ? -ENOMEM : 0;
 }
 
-/* The directory watch outlives a stop: closing the last inotify watch waits
- * for an RCU grace period (~20 ms), which would hold up the next request.
- * It is made anew only if the directory was (deleted and made again while
- * the capture was stopped). */
+/* The directory watch outlives a stop (its events are ignored while no
+ * tcpdump runs): closing the last inotify watch waits for an RCU grace
+ * period (~20 ms), which would hold up the next request. It is made anew
+ * only if the directory is not the one watched (deleted and made again
+ * while the capture was stopped). */
 static int open_directory_watch(Capture *c) {
         struct stat st;
         int r;
@@ -779,8 +780,8 @@ static void enter_stopped(Capture *c) {
                 if (c->replies[i].until == CAPTURE_RUNNING)
                         c->replies[i].until = CAPTURE_STOPPED;
         reply_all(c, NULL, true);
-        /* Every file was finished at exit. The directory watch stays (see
-         * open_directory_watch()). */
+        /* Every file was finished at exit. The directory watch stays: see
+         * open_directory_watch(). */
         manager_capture_settled(c->manager);
 }
 
