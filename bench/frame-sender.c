@@ -85,16 +85,19 @@ int main(int argc, char **argv) {
                 int k;
 
                 if (pps > 0) {
-                        double due = start + (double) sent / pps;
-                        double wait = due - now();
+                        /* Paced: send what is due by now (at most a batch),
+                         * or sleep until the next frame is. */
+                        double due = (now() - start) * pps;
 
-                        if (wait > 0) {
+                        if ((double) sent >= due) {
+                                double wait = ((double) sent + 1 - due) / pps;
                                 struct timespec ts = { (time_t) wait, (long) ((wait - (time_t) wait) * 1e9) };
+
                                 nanosleep(&ts, NULL);
+                                continue;
                         }
-                        /* Paced: smaller batches keep the rate smooth. */
-                        if (n > 8)
-                                n = 8;
+                        if ((double) n > due - (double) sent)
+                                n = (unsigned) (due - (double) sent) + 1;
                 }
                 for (unsigned i = 0; i < n; i++) {
                         uint64_t seq = sent + i;
