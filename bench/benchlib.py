@@ -468,6 +468,17 @@ def write_pcap(path, size_bytes, record_payload=65000):
     return written
 
 
+def build_frame_sender(scratch):
+    """Builds bench/frame-sender.c with cc into scratch; returns its path."""
+    import shutil
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise RuntimeError("no C compiler (cc) to build bench/frame-sender.c")
+    out = os.path.join(scratch, "frame-sender")
+    run([cc, "-O2", "-Wall", "-o", out, os.path.join(BENCH_DIR, "frame-sender.c")])
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Statistics and output
 

@@ -38,14 +38,16 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         const struct inotify_event *e = (const struct inotify_event *) p;
 
                         p += sizeof(struct inotify_event) + e->len;
-                        if (!(e->mask & IN_MODIFY))
-                                continue;   /* IN_IGNORED after the one shot, IN_Q_OVERFLOW */
-                        for (TrafficWatch *w = shared.watches; w; w = w->next)
-                                if (w->wd == e->wd) {
+                        if (!(e->mask & (IN_MODIFY | IN_Q_OVERFLOW)))
+                                continue;   /* IN_IGNORED after the one shot */
+                        /* Events were lost: each armed watch may have fired. */
+                        for (TrafficWatch *w = shared.watches, *next; w; w = next) {
+                                next = w->next;
+                                if (w->wd >= 0 && (w->wd == e->wd || (e->mask & IN_Q_OVERFLOW))) {
                                         w->wd = -1;
                                         w->callback(w->userdata);
-                                        break;
                                 }
+                        }
                 }
         }
 }
@@ -65,6 +67,8 @@ static int shared_ref(sd_event *event) {
                 return r;
         }
         (void) sd_event_source_set_io_fd_own(shared.source, true);
+        /* The loop owns it (and frees it with itself): it is never closed. */
+        (void) sd_event_source_set_floating(shared.source, true);
         /* Only a hint for the counters: after everything else. */
         (void) sd_event_source_set_priority(shared.source, SD_EVENT_PRIORITY_IDLE);
         return 0;
