@@ -45,5 +45,34 @@ class RotationReadBack(harness.CapturedTestCase):
         self.assertLess(read, written / 10, f"the daemon read {read} bytes while tcpdump wrote {written}")
 
 
+class FilterForTheLinkType(harness.CapturedTestCase):
+    """Issue 10 §2: the filter is compiled for the interface's link type
+    without opening a capture on it; tcpdump on a tun device (no link
+    layer) sees raw IP, so an Ethernet filter is refused there, as tcpdump
+    itself would refuse it, and accepted on a veth."""
+
+    def test_link_type_decides(self):
+        harness.run(["ip", "tuntap", "add", "dev", "ttest0", "mode", "tun"])
+        self.addCleanup(harness.delete_link, "ttest0")
+        harness.run(["ip", "link", "set", "ttest0", "up"])
+        harness.create_veth("vtest0", "vtest1")
+        self.addCleanup(harness.delete_link, "vtest0")
+        ether_filter = "ether host 02:00:00:00:00:01"
+
+        _, message = self.assertBusError(harness.ERROR_INVALID_FILTER, "StartCapture", "sa{sv}", "ttest0",
+                                         {"Filter": ("s", ether_filter)})
+        p = harness.run(["tcpdump", "-d", "-i", "ttest0", ether_filter], check=False)
+        self.assertNotEqual(p.returncode, 0, "tcpdump itself accepts the filter on a tun device")
+        self.assertIn("ethernet addresses supported only on", p.stderr)
+        self.assertIn("ethernet addresses supported only on", message)
+        # A filter for raw IP compiles there.
+        start_capture("ttest0", {"Filter": ("s", "ip")})
+        self.wait_running("ttest0")
+
+        start_capture("vtest0", {"Filter": ("s", ether_filter)})
+        self.wait_running("vtest0")
+        self.assertEqual(harness.capture_property("vtest0", "Filter"), ether_filter)
+
+
 if __name__ == "__main__":
     harness.main()
