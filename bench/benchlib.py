@@ -469,6 +469,28 @@ def write_pcap(path, size_bytes, record_payload=65000):
     return written
 
 
+def make_veth_pairs(pairs):
+    """Veth pairs [(name, peer)] in our network namespace, all up, with IPv6
+    off (no neighbour discovery traffic in the counts)."""
+    batch = "".join(f"link add {a} type veth peer name {b}\n" for a, b in pairs)
+    run(["ip", "-batch", "-"], input=batch)
+    for name in (n for pair in pairs for n in pair):
+        with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w") as f:
+            f.write("1")
+    run(["ip", "-batch", "-"], input="".join(f"link set {n} up\n" for pair in pairs for n in pair))
+
+
+def build_frame_sender(scratch):
+    """Builds bench/frame-sender.c with cc into scratch; returns its path."""
+    import shutil
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise RuntimeError("no C compiler (cc) to build bench/frame-sender.c")
+    out = os.path.join(scratch, "frame-sender")
+    run([cc, "-O2", "-Wall", "-o", out, os.path.join(BENCH_DIR, "frame-sender.c")])
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Statistics and output
 

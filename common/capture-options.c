@@ -24,7 +24,7 @@ const OptionSpec capture_option_table[] = {
         OPT("SnapLength", "snaplen", OPTION_UINT32, 0, 262144, snap_length,
             "bytes kept of each packet, 0 = 262144"),
         OPT("BufferSize", "buffer-size", OPTION_UINT32, 0, 4194304, buffer_size,
-            "kernel capture buffer in KiB (tcpdump -B), 0 = 4096"),
+            "kernel capture buffer in KiB (tcpdump -B), 0 = 32768"),
         OPT("Promiscuous", "promiscuous", OPTION_BOOLEAN, 0, 1, promiscuous,
             "put the interface into promiscuous mode"),
         OPT("RotateSeconds", "rotate-seconds", OPTION_UINT32, 0, 31 * 24 * 3600, rotate_seconds,

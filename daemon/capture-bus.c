@@ -63,15 +63,14 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "b", (int) *b);
 }
 
-/* Reading a counter asks tcpdump for fresh ones: this reply has the last
- * known figures, PropertiesChanged brings the new ones a moment later. */
+/* Reading a counter makes the figures fresh (capture_refresh_statistics()). */
 static int property_get_counter(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Capture *c = userdata;
         const TcpdumpStatistics *st = &c->statistics;
         uint64_t value;
 
-        capture_request_statistics(c);
+        capture_refresh_statistics(c);
         if (strcmp(property, "PacketsCaptured") == 0)
                 value = st->captured;
         else if (strcmp(property, "PacketsReceived") == 0)

@@ -196,7 +196,7 @@ static const char *open_refusal(int dir_fd, const char *live_name, int error) {
 }
 
 int capture_file_finish(const char *directory, const char *interface, const char *live_name, gid_t group,
-                        char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
+                        bool repair, char **ret_name, uint64_t *ret_size, uint64_t *ret_completed_at) {
         _cleanup_(closep) int dir_fd = -EBADF, fd = -EBADF;
         const Leftover l = { .directory = directory, .interface = interface, .live_name = live_name };
         uint64_t size = 0, stamp;
@@ -234,7 +234,7 @@ int capture_file_finish(const char *directory, const char *interface, const char
                                        (uintmax_t) st.st_nlink);
         size = (uint64_t) st.st_size;
 
-        {
+        if (repair || size < PCAP_GLOBAL_HEADER_SIZE) {
                 bool truncated = false;
 
                 r = pcap_file_repair(fd, &size, &truncated);
@@ -341,12 +341,23 @@ static void discard_empty(Capture *c, const char *name) {
         log_capture(LOG_INFO, 0, c->interface, "%s: discarded %s: it holds no packet.", c->interface, path);
 }
 
-static void finish_one(Capture *c, const char *live_name) {
+static bool is_current_file(const Capture *c, const char *live_name) {
+        return c->current_file && strcmp(strrchr(c->current_file, '/') + 1, live_name) == 0;
+}
+
+static bool tcpdump_rotated(const Capture *c, const char *previous_path, const char *created) {
+        const char *previous = strrchr(previous_path, '/') + 1;
+
+        return c->pid > 0 && capture_file_name_is_live(previous, c->interface) && strcmp(previous, created) != 0;
+}
+
+static void finish_one(Capture *c, const char *live_name, bool repair) {
         _cleanup_(freep) char *name = NULL;
         uint64_t size, completed_at;
         int r;
 
-        r = capture_file_finish(c->directory, c->interface, live_name, c->file_group, &name, &size, &completed_at);
+        r = capture_file_finish(c->directory, c->interface, live_name, c->file_group, repair, &name, &size,
+                                &completed_at);
         if (r == -ENOENT)
                 return;   /* finished already (a late event for it) */
         if (r == -EPERM)
@@ -362,7 +373,7 @@ static void finish_one(Capture *c, const char *live_name) {
                 return;
         }
 
-        if (c->current_file && strcmp(strrchr(c->current_file, '/') + 1, live_name) == 0) {
+        if (is_current_file(c, live_name)) {
                 c->current_file = mfree_str(c->current_file);
                 capture_emit_changed(c, "CurrentFile", NULL);
         }
@@ -380,6 +391,11 @@ static void finish_one(Capture *c, const char *live_name) {
 static int on_directory_event(sd_event_source *s, const struct inotify_event *event, void *userdata) {
         Capture *c = userdata;
 
+        /* No tcpdump, nothing of ours: a stopped capture keeps its watch
+         * (see capture.c) but leaves the directory alone until it starts,
+         * which finishes what is there. */
+        if (c->pid <= 0)
+                return 0;
         if (event->mask & IN_Q_OVERFLOW) {
                 /* Events were lost: look at what is there. Files tcpdump
                  * still writes are left alone; the others are closed. */
@@ -392,16 +408,24 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
                 return 0;
 
         if (event->mask & IN_CREATE) {
+                _cleanup_(freep) char *previous = c->current_file;
                 char *path;
 
                 if ((path = capture_file_path(c, event->name))) {
-                        free(c->current_file);
                         c->current_file = path;
                         capture_emit_changed(c, "CurrentFile", NULL);
-                }
+                } else
+                        previous = NULL;
+                /* tcpdump closes a file before it creates the next: that
+                 * one is whole (fclose() wrote every record), no need to
+                 * read it back (issue 10), unless a full disk cut a write. */
+                if (previous && tcpdump_rotated(c, previous, event->name))
+                        finish_one(c, strrchr(previous, '/') + 1, c->disk_low_reported);
         }
-        if (event->mask & IN_CLOSE_WRITE)
-                finish_one(c, event->name);
+        /* The file tcpdump writes is finished when it creates the next one,
+         * or, with a repair (a killed tcpdump), once it exited. */
+        if ((event->mask & IN_CLOSE_WRITE) && !is_current_file(c, event->name))
+                finish_one(c, event->name, true);
 
         return 0;
 }
@@ -518,7 +542,7 @@ void capture_files_finish_closed(Capture *c) {
                 if (capture_file_name_is_live(entries[i]->d_name, c->interface) &&
                     (path = capture_file_path(c, entries[i]->d_name)) &&
                     !strv_contains(open_paths, path))
-                        finish_one(c, entries[i]->d_name);
+                        finish_one(c, entries[i]->d_name, true);
                 free(entries[i]);
         }
         free(entries);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -34,8 +35,12 @@
 /* A tcpdump that ran this long before dying counts as having worked. */
 #define STABLE_RUN_USEC (10 * USEC_PER_SEC)
 #define MAX_FAILURES_IN_ROW 5
-/* Counters are refreshed when read, and at this low rate otherwise. */
-#define STATISTICS_INTERVAL_USEC (10 * USEC_PER_SEC)
+/* Counters (issue 10): a read gets figures at most this old, waiting at most
+ * STATISTICS_WAIT_USEC for tcpdump's answer; while they move they are also
+ * refreshed (and announced) at this pace, and not at all while idle. */
+#define STATISTICS_FRESH_USEC (250 * USEC_PER_MSEC)
+#define STATISTICS_WAIT_USEC (100 * USEC_PER_MSEC)
+#define STATISTICS_FOLLOW_UP_USEC (1 * USEC_PER_SEC)
 #define STATISTICS_MIN_GAP_USEC (1 * USEC_PER_SEC)
 /* While waiting for room after a full disk, how often to look again. */
 #define ROOM_RECHECK_USEC (1 * USEC_PER_SEC)
@@ -111,6 +116,7 @@ Capture *capture_free(Capture *c) {
         sd_event_source_disable_unref(c->stderr_source);
         sd_event_source_disable_unref(c->timer_source);
         sd_event_source_disable_unref(c->statistics_timer);
+        traffic_watch_free(c->traffic_watch);
         if (c->pid > 0)
                 (void) kill(c->pid, SIGKILL);
         capture_files_close(c);
@@ -568,16 +574,19 @@ static void check_writing(Capture *c) {
         begin_stop(c);
 }
 
-static void handle_stderr_line(Capture *c, const char *line) {
-        TcpdumpStatistics st = c->statistics;
+static void statistics_answered(Capture *c, const TcpdumpStatistics *parsed);
 
-        switch (tcpdump_parse_line(line, &st)) {
+static void handle_stderr_line(Capture *c, const char *line) {
+        TcpdumpStatistics parsed = c->statistics;
+
+        parsed.seen = 0;
+        switch (tcpdump_parse_line(line, &parsed)) {
         case TCPDUMP_LINE_LISTENING:
                 log_capture(LOG_INFO, 0, c->interface, "%s: %s", c->interface, line);
                 (void) capture_transition(c, CAPTURE_EVENT_READY);
                 break;
         case TCPDUMP_LINE_STATISTICS:
-                set_statistics(c, &st);
+                statistics_answered(c, &parsed);
                 check_writing(c);
                 break;
         case TCPDUMP_LINE_HARMLESS:
@@ -665,6 +674,8 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
                 describe_exit(c, si);
 
         c->child_source = sd_event_source_disable_unref(c->child_source);
+        c->statistics_timer = sd_event_source_disable_unref(c->statistics_timer);
+        c->traffic_watch = traffic_watch_free(c->traffic_watch);
         c->pid = 0;
         c->started_at = 0;
         /* The counters keep tcpdump's final figures until the next run. */
@@ -719,6 +730,26 @@ static int build_output_prefix(Capture *c, char **ret) {
                         directory, interface, c->generation) < 0 ? -ENOMEM : 0;
 }
 
+/* The directory watch outlives a stop (its events are ignored while no
+ * tcpdump runs): closing the last inotify watch waits for an RCU grace
+ * period (~20 ms), which would hold up the next request. It is made anew
+ * only if the directory is not the one watched (deleted and made again
+ * while the capture was stopped). */
+static int open_directory_watch(Capture *c) {
+        struct stat st;
+        int r;
+
+        if (c->inotify_source &&
+            (stat(c->directory, &st) < 0 || st.st_dev != c->watched_dev || st.st_ino != c->watched_ino))
+                capture_files_close(c);
+        r = capture_files_open(c);
+        if (r >= 0 && stat(c->directory, &st) >= 0) {
+                c->watched_dev = st.st_dev;
+                c->watched_ino = st.st_ino;
+        }
+        return r;
+}
+
 static int spawn(Capture *c) {
         const Config *config = c->manager->config;
         _cleanup_(freep) char *prefix = NULL;
@@ -731,7 +762,7 @@ static int spawn(Capture *c) {
         if (r < 0)
                 return capture_set_last_error(c, "Cannot prepare %s: %s", c->directory, strerror(-r)), r;
 
-        r = capture_files_open(c);
+        r = open_directory_watch(c);
         if (r < 0)
                 return capture_set_last_error(c, "Cannot watch %s: %s", c->directory, strerror(-r)), r;
 
@@ -816,56 +847,156 @@ static void send_term(Capture *c) {
         (void) arm_timer(c, STOP_TIMEOUT_USEC);
 }
 
+static void send_statistics_request(Capture *c) {
+        c->statistics_requested = now_usec(CLOCK_MONOTONIC);
+        c->statistics_unanswered = true;
+        (void) kill(c->pid, SIGUSR1);
+}
+
 /* SIGTERM loses what libpcap still holds in its ring: packets sit in an
  * unretired block for up to tcpdump's 1 s read timeout (SPEC §9). A running
  * tcpdump therefore gets SIGTERM only once every packet that arrived before
- * the stop request has been handed to it and written. */
+ * the stop request has been handed to it and written: after the drain, or
+ * at once if its counters, asked for after the request, show none in flight
+ * (stop_probe_answered()). */
 static void begin_stop(Capture *c) {
         bool drain = c->state == CAPTURE_RUNNING;
 
         set_state(c, CAPTURE_STOPPING);
         c->term_sent = false;
-        if (drain)
-                (void) arm_timer(c, STOP_DRAIN_USEC);
-        else
+        if (!drain) {
                 send_term(c);
+                return;
+        }
+        (void) arm_timer(c, STOP_DRAIN_USEC);
+        /* An answer to an earlier SIGUSR1 may still be on its way, with
+         * counters from before the request: wait for the one after it. If
+         * the two signals merge into one answer, the drain decides. */
+        c->stop_probe_answers = c->statistics_unanswered ? 2 : 1;
+        send_statistics_request(c);
 }
 
-void capture_request_statistics(Capture *c) {
+/* Packets the kernel put into tcpdump's ring that tcpdump has not taken
+ * out yet: "received by filter" counts every packet that passed the
+ * filter, those dropped for want of room included; "captured" those
+ * tcpdump wrote. On loopback (each packet counted twice) and with filters
+ * that libpcap finishes in user space this overestimates: the drain then
+ * runs as before. */
+static uint64_t packets_in_flight(const TcpdumpStatistics *st) {
+        uint64_t handled = st->captured + st->dropped_kernel;
+
+        return st->received > handled ? st->received - handled : 0;
+}
+
+static void stop_probe_answered(Capture *c) {
+        uint64_t in_flight = packets_in_flight(&c->statistics);
+
+        if (c->stop_probe_answers == 0 || --c->stop_probe_answers > 0)
+                return;
+        if (in_flight > 0) {
+                log_capture(LOG_DEBUG, 0, c->interface, "%s: %" PRIu64 " packets in flight, draining.",
+                            c->interface, in_flight);
+                return;
+        }
+        log_capture(LOG_INFO, 0, c->interface, "%s: no packets in flight, stopping at once.", c->interface);
+        send_term(c);
+}
+
+static int on_statistics_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void arm_statistics_timer(Capture *c, uint64_t usec) {
+        if (!c->statistics_timer)
+                (void) sd_event_add_time_relative(c->manager->event, &c->statistics_timer, CLOCK_MONOTONIC, usec,
+                                                  50 * USEC_PER_MSEC, on_statistics_timer, c);
+}
+
+/* Asks for figures at most once a second; a request that comes sooner is
+ * put off until then, not dropped (the answer keeps the refreshes going). */
+static void statistics_request_async(Capture *c) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         if (c->state != CAPTURE_RUNNING || c->pid <= 0)
                 return;
-        if (c->statistics_requested > 0 && now - c->statistics_requested < STATISTICS_MIN_GAP_USEC)
+        if (c->statistics_requested > 0 && now - c->statistics_requested < STATISTICS_MIN_GAP_USEC) {
+                arm_statistics_timer(c, c->statistics_requested + STATISTICS_MIN_GAP_USEC - now);
                 return;
+        }
+        send_statistics_request(c);
+}
 
-        c->statistics_requested = now;
-        (void) kill(c->pid, SIGUSR1);
+static void on_traffic(void *userdata) {
+        statistics_request_async(userdata);
 }
 
 static int on_statistics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Capture *c = userdata;
 
-        if (c->state != CAPTURE_RUNNING) {
-                c->statistics_timer = sd_event_source_disable_unref(c->statistics_timer);
-                return 0;
-        }
-        capture_request_statistics(c);
-        return sd_event_source_set_time_relative(s, STATISTICS_INTERVAL_USEC);
+        c->statistics_timer = sd_event_source_disable_unref(c->statistics_timer);
+        statistics_request_async(c);
+        return 0;
 }
 
-static void start_statistics_timer(Capture *c) {
-        if (c->statistics_timer) {
-                (void) sd_event_source_set_time_relative(c->statistics_timer, STATISTICS_INTERVAL_USEC);
-                (void) sd_event_source_set_enabled(c->statistics_timer, SD_EVENT_ON);
+/* While the counts move, or packets wait in the ring (they come out within
+ * the 1 s block timeout), ask again a second later; once they stand still,
+ * only tcpdump's next write to its file (or a reader) asks again. */
+static void schedule_next_refresh(Capture *c, bool moved) {
+        if (c->state != CAPTURE_RUNNING)
+                return;
+        if (moved || packets_in_flight(&c->statistics) > 0) {
+                arm_statistics_timer(c, STATISTICS_FOLLOW_UP_USEC);
                 return;
         }
-        /* Generous accuracy, so that many captures share their wake-ups. */
-        (void) sd_event_add_time_relative(c->manager->event, &c->statistics_timer, CLOCK_MONOTONIC,
-                                          STATISTICS_INTERVAL_USEC, STATISTICS_INTERVAL_USEC / 2,
-                                          on_statistics_timer, c);
-        if (c->statistics_timer)
-                (void) sd_event_source_set_enabled(c->statistics_timer, SD_EVENT_ON);
+        if (!c->traffic_watch &&
+            traffic_watch_new(&c->traffic_watch, c->manager->event, c->directory, on_traffic, c) < 0)
+                return;
+        (void) traffic_watch_arm(c->traffic_watch);
+}
+
+/* A statistics line: the SIGUSR1 answer holds captured and received
+ * together; at exit tcpdump prints one line per counter. */
+static void statistics_answered(Capture *c, const TcpdumpStatistics *parsed) {
+        const unsigned answer = TCPDUMP_STAT_CAPTURED | TCPDUMP_STAT_RECEIVED;
+        bool moved = parsed->captured != c->statistics.captured || parsed->received != c->statistics.received ||
+                parsed->dropped_kernel != c->statistics.dropped_kernel;
+        unsigned seen = parsed->seen;
+
+        set_statistics(c, parsed);
+        c->statistics.seen |= seen;
+        if ((seen & answer) == answer) {
+                c->statistics_answered = now_usec(CLOCK_MONOTONIC);
+                c->statistics_unanswered = false;
+        }
+        if ((seen & answer) != answer)
+                return;
+
+        if (c->state == CAPTURE_STOPPING && !c->term_sent)
+                stop_probe_answered(c);
+        else
+                schedule_next_refresh(c, moved);
+}
+
+void capture_refresh_statistics(Capture *c) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC), deadline = now + STATISTICS_WAIT_USEC;
+        uint64_t before;
+
+        if (c->state != CAPTURE_RUNNING || c->pid <= 0 || !c->stderr_source)
+                return;
+        if (c->statistics_answered > 0 && now - c->statistics_answered < STATISTICS_FRESH_USEC)
+                return;
+
+        /* tcpdump answers from its signal handler: this wait is short, and
+         * bounded (a reader then gets the last figures). */
+        before = c->statistics_answered;
+        send_statistics_request(c);
+        while (c->statistics_answered == before && c->stderr_source && (now = now_usec(CLOCK_MONOTONIC)) < deadline) {
+                struct pollfd p = { .fd = sd_event_source_get_io_fd(c->stderr_source), .events = POLLIN };
+                int k = poll(&p, 1, (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC));
+
+                if (k < 0 && errno != EINTR)
+                        break;
+                if (k > 0)
+                        drain_stderr(c, false);
+        }
 }
 
 /* ---- The state machine ---------------------------------------------------------------- */
@@ -884,8 +1015,6 @@ static void enter_failed(Capture *c) {
 static void enter_stopped(Capture *c) {
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         manager_forget_running(c->manager, c, true);
-        /* Nothing writes here any more: every file was finished at exit. */
-        capture_files_close(c);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_STOPPED);
         /* Starters still waiting learn that it was stopped meanwhile. */
@@ -893,6 +1022,8 @@ static void enter_stopped(Capture *c) {
                 if (c->replies[i].until == CAPTURE_RUNNING)
                         c->replies[i].until = CAPTURE_STOPPED;
         reply_all(c, NULL, true);
+        /* Every file was finished at exit. The directory watch stays: see
+         * open_directory_watch(). */
         manager_capture_settled(c->manager);
 }
 
@@ -1016,8 +1147,9 @@ int capture_transition(Capture *c, CaptureEvent event) {
                 capture_clear_last_error(c);
                 set_state(c, CAPTURE_RUNNING);
                 capture_emit_changed(c, "StartedAt", NULL);
-                c->statistics_requested = 0;
-                start_statistics_timer(c);
+                c->statistics_requested = c->statistics_answered = 0;
+                c->statistics_unanswered = false;
+                schedule_next_refresh(c, false);
                 manager_note_running(c->manager, c);
                 disk_guard_schedule(c->manager);
                 reply_all(c, NULL, true);

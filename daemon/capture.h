@@ -9,6 +9,7 @@
 #include "capture-files.h"
 #include "capture-options.h"
 #include "tcpdump.h"
+#include "traffic-watch.h"
 
 typedef struct Manager Manager;
 
@@ -95,13 +96,19 @@ typedef struct Capture {
         char *last_hook_error;    /* until hooks succeed on a later file */
         uint64_t last_hook_error_at;
         TcpdumpStatistics statistics;
-        sd_event_source *statistics_timer;
+        sd_event_source *statistics_timer;   /* the next refresh while counts move */
         uint64_t statistics_requested;    /* CLOCK_MONOTONIC µs of the last SIGUSR1 */
+        uint64_t statistics_answered;     /* CLOCK_MONOTONIC µs of the last answer */
+        bool statistics_unanswered;       /* a SIGUSR1 is waiting for its line */
+        TrafficWatch *traffic_watch;      /* tcpdump writes: counts move */
+        unsigned stop_probe_answers;      /* stopping: answers until the in-flight check */
         uint64_t files_completed;
         char *current_file;
         FileIndex files;
         gid_t file_group;         /* CaptureGroup (or the tcpdump user's group) */
         sd_event_source *inotify_source;
+        dev_t watched_dev;        /* the directory inotify_source watches */
+        ino_t watched_ino;
         unsigned generation;      /* of tcpdump runs, in the live file names */
         /* A full disk (SPEC §9): tcpdump counts packets but its live file
          * stops growing, for good. Where the file last grew: */
@@ -168,7 +175,8 @@ int capture_note_upload_result(Capture *c, const char *target, bool success, con
 /* A file's ExecPostRotate hooks ran: error NULL if all succeeded. */
 int capture_note_hook_result(Capture *c, const char *error);
 
-/* Asks tcpdump for fresh counters (SIGUSR1; SPEC §9): the answer arrives on
- * its stderr and is announced with PropertiesChanged. At most once a
- * second; only while running (before "listening on" SIGUSR1 would kill it). */
-void capture_request_statistics(Capture *c);
+/* Makes the counters fresh for a reader: unless tcpdump answered within the
+ * last STATISTICS_FRESH_USEC, asks it (SIGUSR1; SPEC §9) and waits briefly
+ * for the answer. Only while running (before "listening on" SIGUSR1 would
+ * kill it). */
+void capture_refresh_statistics(Capture *c);

@@ -3,8 +3,10 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +22,21 @@ struct NetifWatch {
 
 bool netif_exists(const char *name) {
         return interface_name_is_valid(name) && if_nametoindex(name) > 0;
+}
+
+int netif_arp_type(const char *name) {
+        _cleanup_(closep) int fd = -EBADF;
+        struct ifreq ifr = {};
+
+        if (!interface_name_is_valid(name) || strlen(name) >= sizeof(ifr.ifr_name))
+                return -ENODEV;
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        strcpy(ifr.ifr_name, name);
+        if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+                return -errno;
+        return ifr.ifr_hwaddr.sa_family;
 }
 
 static const char *link_name(const struct nlmsghdr *h) {

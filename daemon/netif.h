@@ -9,6 +9,11 @@
 /* Whether a network interface of that name exists in our network namespace. */
 bool netif_exists(const char *name);
 
+/* The interface's ARP hardware type (ARPHRD_*, what libpcap maps to a link
+ * type), asked with SIOCGIFHWADDR as libpcap does: no packet socket, no
+ * privilege. -ENODEV if there is no such interface. */
+int netif_arp_type(const char *name);
+
 /* Follows interfaces coming and going (rtnetlink RTM_NEWLINK/RTM_DELLINK),
  * so that a capture waiting for its interface starts when it appears. */
 typedef struct NetifWatch NetifWatch;

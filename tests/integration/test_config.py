@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import capture_property, start_capture, wait_for  # noqa: E402
 
-BUILTIN = {"FileSize": 25, "FileCount": 10, "SnapLength": 262144, "BufferSize": 4096, "Promiscuous": True,
+BUILTIN = {"FileSize": 25, "FileCount": 10, "SnapLength": 262144, "BufferSize": 32768, "Promiscuous": True,
            "RotateSeconds": 0, "Filter": "", "Upload": ""}
 
 

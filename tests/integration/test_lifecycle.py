@@ -157,7 +157,7 @@ class LifecycleTest(harness.CapturedTestCase):
         props = get_all_properties(path, CAPTURE_IFACE)
         expected = {
             "Interface": "lo", "State": "running", "Filter": "", "FileSize": 25, "FileCount": 10,
-            "SnapLength": 262144, "BufferSize": 4096, "Promiscuous": True, "RotateSeconds": 0,
+            "SnapLength": 262144, "BufferSize": 32768, "Promiscuous": True, "RotateSeconds": 0,
             "Upload": "", "Restarts": 0, "LastError": "", "Enabled": False,
         }
         for name, value in expected.items():

@@ -339,7 +339,7 @@ static void test_defaults(void) {
         g_assert_cmpuint(o.file_size, ==, 25);
         g_assert_cmpuint(o.file_count, ==, 10);
         g_assert_cmpuint(o.snap_length, ==, 262144);
-        g_assert_cmpuint(o.buffer_size, ==, 4096);
+        g_assert_cmpuint(o.buffer_size, ==, 32768);
         g_assert_true(o.promiscuous);
         g_assert_cmpuint(o.rotate_seconds, ==, 0);
         g_assert_cmpstr(capture_options_get(&o, capture_option_find("Filter")).s, ==, "");
