@@ -975,6 +975,11 @@ static void statistics_answered(Capture *c, const TcpdumpStatistics *parsed) {
                 schedule_next_refresh(c, moved);
 }
 
+void capture_request_statistics(Capture *c) {
+        if (c->state == CAPTURE_RUNNING && c->pid > 0 && c->stderr_source)
+                send_statistics_request(c);
+}
+
 void capture_refresh_statistics(Capture *c) {
         uint64_t now = now_usec(CLOCK_MONOTONIC), deadline = now + STATISTICS_WAIT_USEC;
         uint64_t before;

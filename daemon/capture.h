@@ -180,3 +180,7 @@ int capture_note_hook_result(Capture *c, const char *error);
  * for the answer. Only while running (before "listening on" SIGUSR1 would
  * kill it). */
 void capture_refresh_statistics(Capture *c);
+
+/* Asks tcpdump for fresh counters without waiting: the answer arrives on
+ * its stderr and is announced with PropertiesChanged. Only while running. */
+void capture_request_statistics(Capture *c);

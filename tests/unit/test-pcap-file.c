@@ -230,7 +230,7 @@ static int leftover_finish(const Leftover *l, char **ret_name) {
         guint64 size = 0, completed_at = 0;
 
         *ret_name = NULL;
-        return capture_file_finish(l->directory, "lo", LIVE, getegid(), ret_name, &size, &completed_at);
+        return capture_file_finish(l->directory, "lo", LIVE, getegid(), true, ret_name, &size, &completed_at);
 }
 
 /* The victim still holds what it held, with its mode. */
