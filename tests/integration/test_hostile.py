@@ -12,7 +12,6 @@ ordinary refusals; this file goes after the injections."""
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -59,8 +58,8 @@ class HostileInputTest(harness.CapturedTestCase):
                 if not p.startswith(self.state_dir + "/") and p != self.daemon_log_path}
 
     def assertNoSideEffect(self, what, captures_before=None):
-        time.sleep(0.1)  # a program wrongly started has had time to run
         self.assertDaemonAlive()
+        self.assertNothingSpawned(what)
         self.assertEqual(harness.tcpdump_processes(), [], f"{what} started tcpdump")
         if captures_before is not None:
             self.assertEqual(list_captures(), captures_before, f"{what} changed the captures")
