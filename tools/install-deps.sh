@@ -48,6 +48,9 @@ PACKAGES=(
         # hardening and SELinux tests
         python3-seccomp         # test_hardening applies the unit's seccomp filters
         selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
+        # the integration harness's in-process D-Bus client (issue 9)
+        python3-gi
+        gir1.2-glib-2.0
 )
 
 missing_packages() {
