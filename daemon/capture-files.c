@@ -197,6 +197,7 @@ static void file_completed(Capture *c, const char *name, uint64_t size, uint64_t
                 return;
         }
         c->files_completed++;
+        capture_emit_changed(c, "FilesKept", NULL);
         manager_file_completed(c->manager, c, file_index_find(&c->files, name));
 }
 
@@ -285,10 +286,13 @@ static int scan_directory(Capture *c) {
 }
 
 int capture_files_index(Capture *c) {
+        size_t n = c->files.n;
         int r = scan_directory(c);
 
         if (r < 0)
                 return log_capture(LOG_ERR, r, c->interface, "%s: cannot read %s: %m", c->interface, c->directory);
+        if (c->files.n != n)
+                capture_emit_changed(c, "FilesKept", NULL);
         return 0;
 }
 
@@ -397,6 +401,7 @@ int capture_files_delete(Capture *c, size_t i, const char *reason) {
         log_capture(LOG_INFO, 0, c->interface, "%s: deleted %s (%s).", c->interface, c->files.files[i].name, reason);
         manager_file_deleted(c->manager, c, path);
         file_index_remove(&c->files, i);
+        capture_emit_changed(c, "FilesKept", NULL);
         return 0;
 }
 
