@@ -814,6 +814,7 @@ class Daemon:
         self.log_path = log_path
         self.extra_args = list(extra_args)
         self.proc = None
+        self.guardian_pid = None
 
     @property
     def pid(self):
@@ -839,6 +840,10 @@ class Daemon:
             if self.proc.poll() is not None:
                 raise
             raise AssertionError(f"captured did not own {BUS_NAME} within {timeout}s") from e
+        # Its first child, forked before anything else (main.c), is the
+        # guardian: under load it may not have renamed itself yet.
+        children = child_processes(self.proc.pid)
+        self.guardian_pid = children[0] if children else None
         return self
 
     def running(self):
@@ -941,6 +946,8 @@ class CapturedTestCase(unittest.TestCase):
         as {pid: comm}."""
         out = {}
         for pid in child_processes(self.daemon.pid):
+            if pid == self.daemon.guardian_pid:
+                continue
             try:
                 comm = process_comm(pid)
             except (FileNotFoundError, ProcessLookupError):
