@@ -276,15 +276,21 @@ def bus():
     return _bus
 
 
+def _dispatch_pending():
+    """Runs the callbacks of what has arrived (signals); True if any ran."""
+    ran = False
+    while _bus is not None and _bus_context.iteration(False):
+        ran = True
+    return ran
+
+
 def pump(timeout):
     """Dispatches what arrived on the harness's connection; waits at most
     timeout seconds for something to arrive. True if anything was dispatched."""
     if _bus is None:
         time.sleep(timeout)
         return False
-    if _bus_context.iteration(False):
-        while _bus_context.iteration(False):
-            pass
+    if _dispatch_pending():
         return True
     source = GLib.timeout_source_new(max(1, int(timeout * 1000)))
     fired = []
@@ -294,8 +300,7 @@ def pump(timeout):
         _bus_context.iteration(True)
     finally:
         source.destroy()
-    while _bus_context.iteration(False):
-        pass
+    _dispatch_pending()
     return not fired
 
 
@@ -316,14 +321,14 @@ class Signal:
 def signal_mark():
     """A position in the record of signals: signals_since(mark) are the later ones."""
     bus()
-    while _bus_context.iteration(False):
-        pass
+    _dispatch_pending()
     return len(_signals)
 
 
 def signals_since(mark, member=None, path=None, interface=None):
     """The signals seen after mark (signal_mark()), optionally only those of
     member, path and (for PropertiesChanged: the changed) interface."""
+    _dispatch_pending()
     out = []
     for s in _signals[mark:]:
         if member is not None and s.member != member:
