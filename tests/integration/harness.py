@@ -563,7 +563,7 @@ def wait_for_property(path, interface, name, expected, timeout=10):
                 seen.append(value)
             if value == expected:
                 return
-        except BusError as e:  # the object may not exist yet
+        except Exception as e:  # the object may not exist yet
             last_error = e
         remaining = deadline - time.monotonic()
         if remaining <= 0:
