@@ -31,6 +31,8 @@ PACKAGES=(
         python3
         python3-dbusmock
         libglib2.0-bin          # gdbus
+        python3-gi              # the integration harness's D-Bus client (issue 9)
+        gir1.2-glib-2.0
         openssl                 # test certificates for the upload server
         # run and integration tests
         tcpdump
@@ -48,9 +50,6 @@ PACKAGES=(
         # hardening and SELinux tests
         python3-seccomp         # test_hardening applies the unit's seccomp filters
         selinux-policy-dev      # builds the SELinux module (refpolicy devel Makefile)
-        # the integration harness's in-process D-Bus client (issue 9)
-        python3-gi
-        gir1.2-glib-2.0
 )
 
 missing_packages() {
