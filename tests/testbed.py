@@ -6,11 +6,13 @@ holds the project's bus policy. Nothing on the host changes and nothing
 outlives the run: the calling script is PID 1 of its PID namespace."""
 
 import os
+import re
 import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket"
 SYSTEM_BUS_ADDRESS = "unix:path=" + SYSTEM_BUS_SOCKET
@@ -85,13 +87,20 @@ def setup(scratch_prefix, bus_policy):
 
     _dbus_daemon = subprocess.Popen(
         ["dbus-daemon", "--system", "--nofork", "--nopidfile", "--nosyslog", "--print-address"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    # --print-address: the bus prints its address once it listens.
-    ready, _, _ = select.select([_dbus_daemon.stdout], [], [], 10)
-    address = _dbus_daemon.stdout.readline().strip() if ready else ""
-    if not address.startswith("unix:"):
-        _dbus_daemon.kill()
-        raise RuntimeError(f"dbus-daemon did not start: {address}{_dbus_daemon.stdout.read()}")
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # --print-address: the bus prints its address once it listens (after
+    # any warnings about its configuration, e.g. a user that does not exist,
+    # which need not end in a newline).
+    deadline = time.monotonic() + 10
+    said = b""
+    while not re.search(rb"unix:[^\n]*\n", said):
+        ready, _, _ = select.select([_dbus_daemon.stdout], [], [], max(0, deadline - time.monotonic()))
+        chunk = os.read(_dbus_daemon.stdout.fileno(), 4096) if ready else b""
+        if not chunk:
+            _dbus_daemon.kill()
+            _dbus_daemon.wait()
+            raise RuntimeError("dbus-daemon did not start: " + said.decode(errors="replace").strip())
+        said += chunk
     os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = SYSTEM_BUS_ADDRESS
     return _scratch
 

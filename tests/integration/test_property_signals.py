@@ -7,9 +7,10 @@ A client that reads GetAll once and then follows PropertiesChanged must see
 what GetAll says at every quiet moment. The scenario drives each such
 property of the Manager and of a Capture through a change (traffic, a stop
 with a finished file, uploads that succeed and fail, new options, enabling,
-a killed tcpdump, a reload with a new CaptureDirectory); at each checkpoint
-the followed view is compared with GetAll, and at the end every announced
-property must have changed at least once, so that none goes untested."""
+a killed tcpdump, a reload, a failing hook, an interface that goes away);
+at each checkpoint the followed view is compared with GetAll, and at the end
+every announced property must have changed at least once, so that none goes
+untested."""
 
 import os
 import signal
@@ -198,15 +199,35 @@ class PropertySignalTest(harness.CapturedTestCase):
         wait_for_state(IFACE, "stopped")
         self.checkpoint("disabled, stopped")
 
-        # A reload with another CaptureDirectory (announced, kept until restart).
+        # A reload with another CaptureDirectory (announced, kept until
+        # restart) and an ExecPostRotate= that fails; a file for it (with
+        # room for all files: retention does not wait for the hook).
         self.capture_dir = os.path.join(self.root, "captures2")
         os.mkdir(self.capture_dir, 0o755)
-        self.write_config({})
+        hook_ran = os.path.join(self.root, "hook-ran")
+        self.write_config({"Defaults": {"ExecPostRotate": f"/bin/sh -c ': > {hook_ran}; exit 3'"}})
         mark = harness.signal_mark()
         self.daemon.signal(signal.SIGHUP)
         harness.wait_for_signal(mark, 10, "the reload's PropertiesChanged", "PropertiesChanged", MANAGER_PATH,
                                 MANAGER_IFACE)
         self.checkpoint("reloaded")
+        start_capture(IFACE, {"FileCount": ("u", 100)})
+        self.wait_running(IFACE)
+        harness.send_frames(PEER, count=5)
+        stop_capture(IFACE)
+        wait_for_state(IFACE, "stopped")
+        wait_for(lambda: os.path.exists(hook_ran), 10, "the hook to run")
+        if "LastHookError" in capture.announced:  # where the daemon says so, it has seen the hook fail
+            wait_for(lambda: capture_property(IFACE, "LastHookError"), 10, "LastHookError")
+        self.checkpoint("a hook failed")
+
+        # The interface goes away under a running capture: an error that stays.
+        start_capture(IFACE)
+        self.wait_running(IFACE)
+        harness.delete_link(IFACE)
+        wait_for(lambda: capture_property(IFACE, "State") not in ("running", "stopping", "restarting", "starting")
+                 and capture_property(IFACE, "LastError"), 20, "the capture to report its interface gone")
+        self.checkpoint("interface gone")
 
         for o in self.objects:
             untested = set(o.announced) - o.changed - set(NOT_DRIVEN)
