@@ -457,10 +457,13 @@ static int scan_directory(Capture *c) {
 }
 
 int capture_files_index(Capture *c) {
+        size_t n = c->files.n;
         int r = scan_directory(c);
 
         if (r < 0)
                 return log_capture(LOG_ERR, r, c->interface, "%s: cannot read %s: %m", c->interface, c->directory);
+        if (c->files.n != n)
+                capture_emit_changed(c, "FilesKept", NULL);
         return 0;
 }
 

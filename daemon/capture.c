@@ -811,7 +811,7 @@ static int spawn(Capture *c) {
         TAKE_FD(stderr_fd);
 
         log_capture(LOG_INFO, 0, c->interface, "%s: started tcpdump as PID %d.", c->interface, (int) pid);
-        capture_emit_changed(c, "MainPID", NULL);
+        capture_emit_changed(c, "MainPID", "PacketsCaptured", "PacketsReceived", "PacketsDropped", NULL);
         return 0;
 }
 

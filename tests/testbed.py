@@ -6,6 +6,8 @@ holds the project's bus policy. Nothing on the host changes and nothing
 outlives the run: the calling script is PID 1 of its PID namespace."""
 
 import os
+import re
+import select
 import shutil
 import subprocess
 import sys
@@ -85,19 +87,21 @@ def setup(scratch_prefix, bus_policy):
 
     _dbus_daemon = subprocess.Popen(
         ["dbus-daemon", "--system", "--nofork", "--nopidfile", "--nosyslog", "--print-address"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # --print-address: the bus prints its address once it listens (after
+    # any warnings about its configuration, e.g. a user that does not exist,
+    # which need not end in a newline).
     deadline = time.monotonic() + 10
-    while not os.path.exists(SYSTEM_BUS_SOCKET):
-        if _dbus_daemon.poll() is not None:
-            raise RuntimeError(f"dbus-daemon exited {_dbus_daemon.returncode}: {_dbus_daemon.stdout.read()}")
-        if time.monotonic() > deadline:
-            raise RuntimeError("dbus-daemon did not create " + SYSTEM_BUS_SOCKET)
-        time.sleep(0.02)
+    said = b""
+    while not re.search(rb"unix:[^\n]*\n", said):
+        ready, _, _ = select.select([_dbus_daemon.stdout], [], [], max(0, deadline - time.monotonic()))
+        chunk = os.read(_dbus_daemon.stdout.fileno(), 4096) if ready else b""
+        if not chunk:
+            _dbus_daemon.kill()
+            _dbus_daemon.wait()
+            raise RuntimeError("dbus-daemon did not start: " + said.decode(errors="replace").strip())
+        said += chunk
     os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = SYSTEM_BUS_ADDRESS
-    while run(["busctl", "--system", "status", "org.freedesktop.DBus"], check=False).returncode != 0:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the private system bus does not answer")
-        time.sleep(0.05)
     return _scratch
 
 

@@ -32,6 +32,8 @@ PACKAGES=(
         python3
         python3-dbusmock
         libglib2.0-bin          # gdbus
+        python3-gi              # the integration harness's D-Bus client (issue 9)
+        gir1.2-glib-2.0
         openssl                 # test certificates for the upload server
         # run and integration tests
         tcpdump

@@ -14,13 +14,14 @@ state and capture directories on a tmpfs (CapturedTestCase).
 Environment: CAPTURED, CAPTURECTL (the binaries under test) and SOURCE_ROOT
 are set by tests/integration/meson.build. Without root, exit 77 (skip).
 
-Calls go through `busctl --json=short`; calls that are expected to fail go
-through `gdbus call`, because busctl does not print the D-Bus error name.
+Calls, property reads and signals go through the harness's own connection
+(Gio, python3-gi) in process; values come back in the form `busctl
+--json=short` prints them. Waiting functions wake up on the signals that
+announce what they wait for (PropertiesChanged, NameOwnerChanged, ...).
 """
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -30,6 +31,11 @@ import tempfile
 import threading
 import time
 import unittest
+
+import gi
+
+gi.require_version("Gio", "2.0")
+from gi.repository import Gio, GLib  # noqa: E402  python3-gi
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import testbed  # noqa: E402  tests/testbed.py, shared with bench/
@@ -149,7 +155,8 @@ def main():
 
 
 def wait_for(predicate, timeout, what, interval=0.05):
-    """Polls predicate until it returns something true; returns that value.
+    """Checks predicate until it returns something true; returns that value:
+    again after each signal on the bus, and at least every interval seconds.
     Raises AssertionError naming what was awaited on timeout."""
     deadline = time.monotonic() + timeout
     last_error = None
@@ -163,11 +170,11 @@ def wait_for(predicate, timeout, what, interval=0.05):
         if time.monotonic() > deadline:
             detail = f" (last error: {last_error})" if last_error else ""
             raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
-        time.sleep(interval)
+        pump(interval)
 
 
 # ---------------------------------------------------------------------------
-# D-Bus through busctl and gdbus
+# D-Bus, in process (and busctl for tests that want the CLI)
 
 
 class BusError(Exception):
@@ -230,84 +237,238 @@ def _busctl_args(sig, value):
     return [str(value)]
 
 
-def _gvariant_string(s):
-    out = []
-    for ch in s:
-        if ch in "\\'":
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7f:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "'" + "".join(out) + "'"
-
-
-def _gvariant_text(sig, value):
-    """The GVariant text form of a Python value of D-Bus type sig (for gdbus)."""
-    c = sig[0]
-    if c == "s":
-        return _gvariant_string(value)
-    if c == "o":
-        return "objectpath " + _gvariant_string(value)
-    if c == "b":
-        return "true" if value else "false"
-    if c in "yqutnix":
-        return {"y": "byte", "q": "uint16", "u": "uint32", "t": "uint64",
-                "n": "int16", "i": "int32", "x": "int64"}[c] + f" {int(value)}"
-    if c == "d":
-        return f"double {float(value)!r}"
-    if c == "v":
-        inner_sig, inner = value
-        return "<" + _gvariant_text(inner_sig, inner) + ">"
-    if c == "a" and sig[1] == "{":
-        key_sig, value_sig = _complete_types(sig[2:-1])
-        items = ", ".join(f"{_gvariant_text(key_sig, k)}: {_gvariant_text(value_sig, v)}"
-                          for k, v in value.items())
-        return f"@{sig} {{{items}}}"
-    if c == "a":
-        return f"@{sig} [" + ", ".join(_gvariant_text(sig[1:], v) for v in value) + "]"
-    if c == "(":
-        parts = [_gvariant_text(s, v) for s, v in zip(_complete_types(sig[1:-1]), value)]
-        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-    raise ValueError(f"unsupported signature {sig}")
-
-
 def busctl(*args, check=True, timeout=30):
+    """The busctl CLI, for tests that want exactly what it prints or does."""
     return run(["busctl", "--system"] + list(args), check=check, timeout=timeout)
 
 
-def call(path, interface, method, signature="", *args, timeout=30):
-    """Calls a method of the daemon; returns the list of reply values.
-    Raises BusError (without a name: busctl does not print it) on failure."""
-    # "--": arguments may start with "-"
-    argv = ["--json=short", f"--timeout={timeout}", "--", "call", BUS_NAME, path, interface, method]
+# The harness's own connection to the private system bus (Gio, in process).
+# Every signal on the bus is recorded in _signals; waiting functions run the
+# connection's main context, so that they wake up when one arrives.
+_bus = None
+_bus_context = GLib.MainContext()
+_signals = []
+
+
+def _record_signal(connection, sender, path, interface, member, parameters):
+    _signals.append(Signal(sender, path, interface, member, _json_values(parameters)))
+
+
+def bus():
+    """The harness's Gio.DBusConnection to the system bus (made on first use,
+    made again if the bus went away)."""
+    global _bus
+    if _bus is None or _bus.is_closed():
+        address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", SYSTEM_BUS_ADDRESS)
+        _bus = Gio.DBusConnection.new_for_address_sync(
+            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+            None, None)
+        _bus.set_exit_on_close(False)
+        # Callbacks run in the context they were subscribed in: ours.
+        _bus_context.push_thread_default()
+        try:
+            _bus.signal_subscribe(None, None, None, None, None, Gio.DBusSignalFlags.NONE, _record_signal)
+        finally:
+            _bus_context.pop_thread_default()
+        # The match rule is in place once the bus answered a later call.
+        _bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId",
+                       None, None, Gio.DBusCallFlags.NONE, 10000, None)
+    return _bus
+
+
+def _dispatch_pending():
+    """Runs the callbacks of what has arrived (signals); True if any ran."""
+    ran = False
+    while _bus is not None and _bus_context.iteration(False):
+        ran = True
+    return ran
+
+
+def pump(timeout):
+    """Dispatches what arrived on the harness's connection; waits at most
+    timeout seconds for something to arrive. True if anything was dispatched."""
+    if _bus is None:
+        time.sleep(timeout)
+        return False
+    if _dispatch_pending():
+        return True
+    source = GLib.timeout_source_new(max(1, int(timeout * 1000)))
+    fired = []
+    source.set_callback(lambda *_: fired.append(True) or False)
+    source.attach(_bus_context)
+    try:
+        _bus_context.iteration(True)
+    finally:
+        source.destroy()
+    _dispatch_pending()
+    return not fired
+
+
+class Signal:
+    """A signal the harness saw; args in busctl --json=short's form."""
+
+    def __init__(self, sender, path, interface, member, args):
+        self.sender = sender
+        self.path = path
+        self.interface = interface
+        self.member = member
+        self.args = args
+
+    def __repr__(self):
+        return f"Signal({self.path} {self.interface}.{self.member} {self.args!r})"
+
+
+def signal_mark():
+    """A position in the record of signals: signals_since(mark) are the later ones."""
+    bus()
+    _dispatch_pending()
+    return len(_signals)
+
+
+def signals_since(mark, member=None, path=None, interface=None):
+    """The signals seen after mark (signal_mark()), optionally only those of
+    member, path and (for PropertiesChanged: the changed) interface."""
+    _dispatch_pending()
+    out = []
+    for s in _signals[mark:]:
+        if member is not None and s.member != member:
+            continue
+        if path is not None and s.path != path:
+            continue
+        if interface is not None:
+            if s.member == "PropertiesChanged" and s.interface == PROPERTIES_IFACE:
+                if not s.args or s.args[0] != interface:
+                    continue
+            elif s.interface != interface:
+                continue
+        out.append(s)
+    return out
+
+
+def wait_for_signal(mark, timeout, what, member=None, path=None, interface=None, predicate=None):
+    """Waits for a signal after mark matching member/path/interface (and
+    predicate(signal), if given); returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for s in signals_since(mark, member, path, interface):
+            if predicate is None or predicate(s):
+                return s
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        bus()
+        pump(remaining)
+
+
+def properties_changed_since(mark, path, interface):
+    """The changed properties of each PropertiesChanged of path/interface
+    after mark, as {name: value} (values as get_property() returns them)."""
+    return [{k: v["data"] for k, v in s.args[1].items()}
+            for s in signals_since(mark, "PropertiesChanged", path, interface)]
+
+
+def _variant(sig, value):
+    """A GLib.Variant of type sig from the harness's Python form (variants
+    are (signature, value) pairs, as for busctl)."""
+    return GLib.Variant(sig, _variant_value(sig, value))
+
+
+def _variant_value(sig, value):
+    c = sig[0]
+    if c == "v":
+        inner_sig, inner = value
+        return _variant(inner_sig, inner)
+    if c == "a" and sig[1] == "{":
+        key_sig, value_sig = _complete_types(sig[2:-1])
+        return {_variant_value(key_sig, k): _variant_value(value_sig, v) for k, v in value.items()}
+    if c == "a":
+        return [_variant_value(sig[1:], v) for v in value]
+    if c == "(":
+        return tuple(_variant_value(s, v) for s, v in zip(_complete_types(sig[1:-1]), value))
+    if c in "yqutnixh":
+        return int(value)
+    if c == "d":
+        return float(value)
+    if c == "b":
+        return bool(value)
+    return value
+
+
+def _json_values(variant):
+    """A reply's or signal's values as busctl --json=short prints its "data":
+    variants as {"type": ..., "data": ...}, structs and arrays as lists,
+    dictionaries as dicts."""
+    if variant is None:
+        return []
+    return [_json_form(variant.get_child_value(i)) for i in range(variant.n_children())]
+
+
+def _json_form(v):
+    t = v.get_type_string()
+    if t == "v":
+        inner = v.get_variant()
+        return {"type": inner.get_type_string(), "data": _json_form(inner)}
+    if t.startswith("a{"):
+        out = {}
+        for i in range(v.n_children()):
+            entry = v.get_child_value(i)
+            key = entry.get_child_value(0).unpack()
+            out[key if isinstance(key, str) else str(key)] = _json_form(entry.get_child_value(1))
+        return out
+    if t[0] in "a(":
+        return [_json_form(v.get_child_value(i)) for i in range(v.n_children())]
+    return v.unpack()
+
+
+def _call(path, interface, method, signature, args, timeout, flags, destination=BUS_NAME):
+    """Calls method in process; returns the reply's GLib.Variant. Raises
+    GLib.Error for an error reply, ValueError/TypeError for arguments that
+    do not fit signature."""
+    parameters = None
     if signature:
-        argv.append(signature)
-        for sig, value in zip(_complete_types(signature), args):
-            argv += _busctl_args(sig, value)
-    p = busctl(*argv, check=False, timeout=timeout + 10)
-    if p.returncode != 0:
-        raise BusError(None, p.stderr.strip())
-    out = p.stdout.strip()
-    return json.loads(out)["data"] if out else []
+        parameters = GLib.Variant(f"({signature})", tuple(
+            _variant_value(sig, value) for sig, value in zip(_complete_types(signature), args)))
+    return bus().call_sync(destination, path, interface, method, parameters, None, flags,
+                           int(timeout * 1000), None)
+
+
+def _error_name(error):
+    """(D-Bus error name or None, message) of a GLib.Error from a call."""
+    name = Gio.DBusError.get_remote_error(error)
+    message = error.message
+    prefix = f"GDBus.Error:{name}: "
+    if name and message.startswith(prefix):  # (what strip_remote_error() would do)
+        message = message[len(prefix):]
+    return name, message
+
+
+def call(path, interface, method, signature="", *args, timeout=30):
+    """Calls a method of the daemon; returns the list of reply values (in
+    busctl --json=short's form). Raises BusError on failure."""
+    try:
+        # busctl, which this replaced, allows interactive authorization
+        reply = _call(path, interface, method, signature, args, timeout,
+                      Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION)
+    except GLib.Error as e:
+        raise BusError(*_error_name(e)) from None
+    except (TypeError, ValueError, OverflowError) as e:
+        raise BusError(None, f"{method}: arguments do not fit ({signature}): {e}") from None
+    return _json_values(reply)
 
 
 def call_error(path, interface, method, signature="", *args, timeout=30):
     """Calls a method that is expected to fail; returns (error name, message).
     Raises AssertionError if the call succeeds."""
-    argv = ["gdbus", "call", "--system", "--dest", BUS_NAME, "--object-path", path,
-            "--method", f"{interface}.{method}", f"--timeout={timeout}"]
-    if args:
-        argv.append("--")
-    for sig, value in zip(_complete_types(signature), args):
-        argv.append(_gvariant_text(sig, value))
-    p = run(argv, check=False, timeout=timeout + 10)
-    if p.returncode == 0:
-        raise AssertionError(f"{method}{args!r} succeeded ({p.stdout.strip()}), expected an error")
-    m = re.search(r"GDBus\.Error:([A-Za-z0-9_.]+): (.*)", p.stderr)
-    if not m:
-        raise AssertionError(f"gdbus failed without a D-Bus error: {p.stderr.strip()}")
-    return m.group(1), m.group(2).strip()
+    try:
+        reply = _call(path, interface, method, signature, args, timeout, Gio.DBusCallFlags.NONE)
+    except GLib.Error as e:
+        name, message = _error_name(e)
+        if not name:
+            raise AssertionError(f"{method} failed without a D-Bus error: {message}") from None
+        return name, message.strip()
+    except (TypeError, ValueError, OverflowError) as e:
+        raise AssertionError(f"{method}: arguments do not fit ({signature}): {e}") from None
+    raise AssertionError(f"{method}{args!r} succeeded ({_json_values(reply)}), expected an error")
 
 
 def manager_call(method, signature="", *args, **kwargs):
@@ -319,10 +480,9 @@ def manager_call_error(method, signature="", *args, **kwargs):
 
 
 def get_property(path, interface, name):
-    p = busctl("--json=short", "--", "get-property", BUS_NAME, path, interface, name, check=False)
-    if p.returncode != 0:
-        raise BusError(None, p.stderr.strip())
-    return json.loads(p.stdout)["data"]
+    """A property's value (in busctl --json=short's form); BusError on failure."""
+    (value,) = call(path, PROPERTIES_IFACE, "Get", "ss", interface, name)
+    return value["data"]
 
 
 def get_all_properties(path, interface):
@@ -358,24 +518,63 @@ def list_captures():
 
 
 def name_has_owner(name=BUS_NAME):
-    p = busctl("--json=short", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
-               "org.freedesktop.DBus", "NameHasOwner", "s", name, check=False)
-    return p.returncode == 0 and json.loads(p.stdout)["data"][0]
+    try:
+        (owned,) = _json_values(_call("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s",
+                                      (name,), 30, Gio.DBusCallFlags.NONE, destination="org.freedesktop.DBus"))
+    except GLib.Error:
+        return False
+    return owned
+
+
+def wait_for_name_owner(owned, timeout, name=BUS_NAME, abort=None):
+    """Waits until name has (owned=True) or has no owner, woken by
+    NameOwnerChanged. abort() may raise to give up early."""
+    deadline = time.monotonic() + timeout
+    while True:
+        mark = signal_mark()
+        if name_has_owner(name) == owned:
+            return
+        if abort:
+            abort()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"{name} {'not owned' if owned else 'still owned'} after {timeout}s")
+        try:
+            # (a 1 s look at abort(): a daemon that died without owning the name)
+            wait_for_signal(mark, min(remaining, 1), "NameOwnerChanged", "NameOwnerChanged",
+                            predicate=lambda s: s.args[0] == name)
+        except AssertionError:
+            pass
 
 
 def wait_for_property(path, interface, name, expected, timeout=10):
+    """Waits until property name of path/interface is expected: reads it, and
+    again on each PropertiesChanged of that object that names it (and once
+    a second, for properties that are not announced)."""
     seen = []
-
-    def check():
-        value = get_property(path, interface, name)
-        if not seen or seen[-1] != value:
-            seen.append(value)
-        return value == expected
-
-    try:
-        wait_for(check, timeout, f"{name} == {expected!r} on {path}")
-    except AssertionError as e:
-        raise AssertionError(f"{e}; values seen: {seen}") from None
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        mark = signal_mark()
+        try:
+            value = get_property(path, interface, name)
+            last_error = None
+            if not seen or seen[-1] != value:
+                seen.append(value)
+            if value == expected:
+                return
+        except Exception as e:  # the object may not exist yet
+            last_error = e
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            detail = f" (last error: {last_error})" if last_error else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {name} == {expected!r} on {path}"
+                                 f"{detail}; values seen: {seen}")
+        try:
+            wait_for_signal(mark, min(remaining, 1), f"PropertiesChanged of {name}", "PropertiesChanged",
+                            path, interface, lambda s: name in s.args[1] or name in s.args[2])
+        except AssertionError:
+            pass
 
 
 def wait_for_state(interface, state, timeout=10):
@@ -397,8 +596,7 @@ class BusMonitor:
         wait_for(self._sees_probe, 10, "busctl monitor to start")
 
     def _sees_probe(self):
-        busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-               "NameHasOwner", "s", "monitor.probe")
+        name_has_owner("monitor.probe")
         return any(m.get("member") == "NameHasOwner" for m in self.snapshot())
 
     def _read(self):
@@ -427,6 +625,22 @@ class BusMonitor:
             if len(data) >= 2 and data[0] == interface:
                 out.append({k: v["data"] for k, v in data[1].items()})
         return out
+
+    def sync(self, timeout=10):
+        """Returns once the monitor has seen every message the daemon sent
+        before now: a Ping to the daemon and its reply have passed it (the
+        daemon handles its messages in order)."""
+        me = bus().get_unique_name()
+        before = len(self.snapshot())
+        call(MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping")
+
+        def seen():
+            messages = self.snapshot()[before:]
+            cookies = {m.get("cookie") for m in messages
+                       if m.get("member") == "Ping" and m.get("sender") == me and m.get("type") == "method_call"}
+            return any(m.get("type") == "method_return" and m.get("reply_cookie") in cookies
+                       and m.get("destination") == me for m in messages)
+        wait_for(seen, timeout, "the bus monitor to see the reply to a Ping")
 
     def stop(self):
         if self._proc.poll() is None:
@@ -469,6 +683,17 @@ def processes(comm):
 
 def tcpdump_processes():
     return processes("tcpdump")
+
+
+def child_processes(pid):
+    """The PIDs of pid's children, zombies not yet reaped included."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            status = _proc_status(entry)
+            if status and status.get("PPid") == str(pid):
+                out.append(int(entry))
+    return sorted(out)
 
 
 def process_uid(pid):
@@ -600,6 +825,7 @@ class Daemon:
         self.prefix = list(prefix)  # e.g. daemon_user_prefix(): runs the daemon through it
         self.before_start = before_start  # called by start(), as systemd sets up StateDirectory=
         self.proc = None
+        self.guardian_pid = None
 
     @property
     def pid(self):
@@ -618,13 +844,20 @@ class Daemon:
                                f"--runtime-dir={self.runtime_dir}"] + self.extra_args,
                 stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT)
         _tracked_children.add(self.proc.pid)
-        deadline = time.monotonic() + timeout
-        while not name_has_owner():
+
+        def exited():
             if self.proc.poll() is not None:
                 raise AssertionError(f"captured exited {self.proc.returncode} before owning {BUS_NAME}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"captured did not own {BUS_NAME} within {timeout}s")
-            time.sleep(0.05)
+        try:
+            wait_for_name_owner(True, timeout, abort=exited)
+        except AssertionError as e:
+            if self.proc.poll() is not None:
+                raise
+            raise AssertionError(f"captured did not own {BUS_NAME} within {timeout}s") from e
+        # Its first child, forked before anything else (main.c), is the
+        # guardian: under load it may not have renamed itself yet.
+        children = child_processes(self.proc.pid)
+        self.guardian_pid = children[0] if children else None
         return self
 
     def running(self):
@@ -647,7 +880,10 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        wait_for(lambda: not name_has_owner(), 5, f"{BUS_NAME} to be released")
+        try:
+            wait_for_name_owner(False, 5)
+        except AssertionError:
+            raise AssertionError(f"timed out after 5s waiting for {BUS_NAME} to be released") from None
         return self.proc.returncode
 
 
@@ -728,6 +964,30 @@ class CapturedTestCase(unittest.TestCase):
         except AssertionError:
             left = {pid: " ".join(process_cmdline(pid)) for pid in tcpdump_processes()}
             self.fail(f"tcpdump still running after {timeout}s: {left}")
+
+    def spawned_processes(self):
+        """What the daemon forked and has not reaped yet, its guardian aside,
+        as {pid: comm}."""
+        out = {}
+        for pid in child_processes(self.daemon.pid):
+            if pid == self.daemon.guardian_pid:
+                continue
+            try:
+                comm = process_comm(pid)
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if comm != "captured-guard":
+                out[pid] = comm
+        return out
+
+    def assertNothingSpawned(self, what, before=None):
+        """The daemon forked nothing (but what is in before) for what.
+
+        No waiting needed: the daemon forks tcpdump and hooks while it handles
+        a call, before it replies, so once the caller has the reply a child
+        made for it is there (alive, or a zombie not reaped yet)."""
+        spawned = {pid: comm for pid, comm in self.spawned_processes().items() if pid not in (before or {})}
+        self.assertEqual(spawned, {}, f"{what} made the daemon fork")
 
     def wait_running(self, interface, timeout=10):
         """Waits for State running; returns MainPID."""

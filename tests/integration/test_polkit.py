@@ -222,7 +222,7 @@ def busctl_as(user, *args):
 class PolkitTest(harness.CapturedTestCase):
 
     def assertNothingStarted(self, captures_before):
-        time.sleep(0.2)  # a wrongly started tcpdump has had time to appear
+        self.assertNothingSpawned("a refused call")
         self.assertEqual(harness.tcpdump_processes(), [])
         self.assertEqual(list_captures(), captures_before)
 

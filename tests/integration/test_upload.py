@@ -13,7 +13,6 @@ import secrets
 import shutil
 import stat
 import sys
-import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -93,7 +92,6 @@ class UploadTestCase(harness.CapturedTestCase):
         start_capture(IFACE, {"Upload": ("s", target)})
         self.wait_running(IFACE)
         harness.send_frames(PEER, payload=secrets.token_bytes(400), count=40)
-        time.sleep(1.2)   # past libpcap's block timeout
         stop_capture(IFACE)
         wait_for_state(IFACE, "stopped")
         new = wait_for(lambda: sorted(set(self.finished_files()) - before), 10, "a finished file")
@@ -267,7 +265,10 @@ class RestartTest(UploadTestCase):
         # Never uploaded twice after a success: not after another restart either.
         self.daemon.stop()
         self.daemon.start()
-        time.sleep(2)
+        # The daemon restores its queue before it answers a call: what it
+        # lists is what it will (not) upload.
+        self.assertEqual(self.list_files()[path], ("done", url))
+        self.assertEqual(capture_property(IFACE, "UploadsPending"), 0)
         self.assertEqual(len(self.upload_requests()), 1)
         self.assertEqual(self.queue_entry(path)["state"], "done")
 
@@ -285,7 +286,10 @@ class RestartTest(UploadTestCase):
         self.daemon.start()
         self.wait_uploaded(path)
         self.assertEqual(self.uploads_of(path)[-1]["sha256"], sha256(path))
-        time.sleep(4)   # the slow request is answered meanwhile, but nobody listens
+        # The slow request is answered meanwhile, but nobody listens.
+        wait_for(lambda: any(e.get("fault") == "slow" for e in self.server.log()), 15,
+                 "the slow request to be answered")
+        self.monitor.sync()
         self.assertEqual(self.queue_entry(path)["state"], "done")
         self.assertEqual(len(self.upload_finished(path)), 1)
 

@@ -7,7 +7,6 @@ anywhere but the state directory."""
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -30,9 +29,10 @@ class ValidationTest(harness.CapturedTestCase):
         captures_before = list_captures()
         tcpdump_before = harness.tcpdump_processes()
         tree_before = harness.tree(self.root)
+        spawned_before = self.spawned_processes()
         name, message = self.assertBusError(expected_names, "StartCapture", "sa{sv}", interface, options or {})
         self.assertDaemonAlive()
-        time.sleep(0.2)  # a tcpdump wrongly spawned has had time to appear
+        self.assertNothingSpawned(f"refused StartCapture({interface[:40]!r})", spawned_before)
         self.assertEqual(harness.tcpdump_processes(), tcpdump_before)
         self.assertEqual(list_captures(), captures_before)
         created = {p for p in harness.tree(self.root) - tree_before
