@@ -95,7 +95,7 @@ class UploadTargetTestCase(harness.CapturedTestCase):
         start_capture(IFACE, dict({"Upload": ("s", upload)}, **(options or {})))
         self.wait_running(IFACE)
         harness.send_frames(PEER, payload=secrets.token_bytes(400), count=40)
-        time.sleep(1.2)   # past libpcap's block timeout
+        # A stop keeps every frame that reached the interface before it.
         stop_capture(IFACE)
         wait_for_state(IFACE, "stopped")
         new = wait_for(lambda: sorted(set(self.finished_files()) - before), 10, "a finished file")
