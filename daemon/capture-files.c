@@ -351,6 +351,18 @@ static bool tcpdump_rotated(const Capture *c, const char *previous_path, const c
         return c->pid > 0 && capture_file_name_is_live(previous, c->interface) && strcmp(previous, created) != 0;
 }
 
+/* Whether name is a file of the tcpdump that runs now (its generation):
+ * another writer's file in the directory is no rotation of tcpdump's. */
+static bool is_current_generation(const Capture *c, const char *name) {
+        _cleanup_(freep) char *prefix = NULL;
+        size_t n;
+
+        if (asprintf(&prefix, TCPDUMP_LIVE_PREFIX "%s-%u", c->interface, c->generation) < 0)
+                return false;
+        n = strlen(prefix);
+        return strncmp(name, prefix, n) == 0 && (name[n] == '.' || name[n] == '-');
+}
+
 static void finish_one(Capture *c, const char *live_name, bool repair) {
         _cleanup_(freep) char *name = NULL;
         uint64_t size, completed_at;
@@ -407,7 +419,7 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
         if (event->len == 0 || !capture_file_name_is_live(event->name, c->interface))
                 return 0;
 
-        if (event->mask & IN_CREATE) {
+        if ((event->mask & IN_CREATE) && is_current_generation(c, event->name)) {
                 _cleanup_(freep) char *previous = c->current_file;
                 char *path;
 
