@@ -285,6 +285,14 @@ class CockpitTestCase(harness.CapturedTestCase):
     def row_button(self, interface, name):
         return self.row(interface).find_element(By.CSS_SELECTOR, f"button[data-button='{name}']")
 
+    def click_row_button(self, interface, name):
+        """Clicks a row's button; a row drawn again meanwhile (new counters)
+        makes the element stale, so it is found again until the click lands."""
+        def click(d):
+            self.row_button(interface, name).click()
+            return True
+        self.wait_until(click, f"a click on {interface}'s {name} button")
+
     def open_start_form(self):
         self.browser.find_element(By.ID, "start-open").click()
         self.wait_until(lambda d: d.find_element(By.ID, "start-card").is_displayed(), "the start form")
@@ -439,12 +447,12 @@ class RootTest(CockpitTestCase):
         self.wait_running("lo")
         self.open_page()
         self.wait_row_state("lo", "running")
-        self.row_button("lo", "files").click()
+        self.click_row_button("lo", "files")
         self.wait_until(lambda d: d.find_element(By.ID, "files-empty").is_displayed(), "no files yet")
         harness.send_udp(count=50)
         # Stopping finishes the live file: FileCompleted, and the files view
         # lists it without a reload.
-        self.row_button("lo", "stop").click()
+        self.click_row_button("lo", "stop")
         self.wait_row_state("lo", "stopped")
         self.assertNoTcpdump()
         self.wait_until(lambda d: self.count("#files-body tr") > 0, "a finished file")
@@ -459,10 +467,11 @@ class RootTest(CockpitTestCase):
         harness.start_capture("lo")
         self.wait_running("lo")
         self.open_page()
-        self.row_button("lo", "enable").click()
+        self.wait_row_state("lo", "running")
+        self.click_row_button("lo", "enable")
         self.wait_until(lambda d: self.row_button("lo", "disable"), "the capture shown enabled")
         self.assertTrue(harness.capture_property("lo", "Enabled"))
-        self.row_button("lo", "disable").click()
+        self.click_row_button("lo", "disable")
         self.wait_until(lambda d: self.row_button("lo", "enable"), "the capture shown disabled")
         self.assertFalse(harness.capture_property("lo", "Enabled"))
 
@@ -471,7 +480,7 @@ class RootTest(CockpitTestCase):
         first = self.wait_running("lo")
         self.open_page()
         self.wait_row_state("lo", "running")
-        self.row_button("lo", "restart").click()
+        self.click_row_button("lo", "restart")
         wait_for(lambda: harness.capture_property("lo", "MainPID") not in (0, first), WAIT, "a new tcpdump")
         self.wait_row_state("lo", "running")
 
@@ -486,10 +495,10 @@ class UploadAndDownloadTest(CockpitTestCase, test_upload.UploadTestCase):
         self.wait_running(iface)
         self.open_page()
         self.wait_row_state(iface, "running")
-        self.row_button(iface, "files").click()
+        self.click_row_button(iface, "files")
         self.wait_until(lambda d: d.find_element(By.ID, "files-empty").is_displayed(), "no files yet")
         harness.send_frames(test_upload.PEER, count=40)
-        self.row_button(iface, "stop").click()
+        self.click_row_button(iface, "stop")
         self.wait_row_state(iface, "stopped")
 
         # The file appears, then its upload is done: a link to the remote copy.
@@ -580,7 +589,7 @@ class AdminAccessTest(CockpitTestCase):
         self.wait_running("lo")
         self.open_page()
         self.wait_row_state("lo", "running")
-        self.row_button("lo", "stop").click()
+        self.click_row_button("lo", "stop")
         self.wait_until(lambda d: d.find_element(By.ID, "access-alert").is_displayed(), "the refusal")
         self.assertEqual(harness.capture_property("lo", "State"), "running")
 
@@ -598,7 +607,7 @@ class AdminAccessTest(CockpitTestCase):
         b.switch_to.frame(frame)
         self.wait_row_state("lo", "running")
         self.wait_until(lambda d: self.row_button("lo", "stop").is_enabled(), "Stop enabled again")
-        self.row_button("lo", "stop").click()
+        self.click_row_button("lo", "stop")
         self.wait_row_state("lo", "stopped")
         self.assertNoTcpdump()
 
@@ -615,7 +624,7 @@ class AuthorizedUserTest(CockpitTestCase):
         self.choose_interface("lo")
         self.browser.find_element(By.ID, "start-submit").click()
         self.wait_row_state("lo", "running")
-        self.row_button("lo", "stop").click()
+        self.click_row_button("lo", "stop")
         self.wait_row_state("lo", "stopped")
         self.assertTrue(self.browser.find_element(By.ID, "access-alert").get_attribute("hidden") is not None)
 
@@ -631,20 +640,21 @@ class UnauthorizedUserTest(CockpitTestCase):
         self.wait_running("lo")
         self.open_page()
         self.wait_row_state("lo", "running")
-        self.row_button("lo", "stop").click()
+        self.click_row_button("lo", "stop")
         alert = self.wait_until(lambda d: d.find_element(By.ID, "access-alert").is_displayed() and
                                 d.find_element(By.ID, "access-alert"), "the access-denied alert")
         name, message = test_polkit.gdbus_as(test_polkit.OTHERUSER, "StopCapture", "lo", interactive=True)
         self.assertIn(name, test_polkit.ERROR_ACCESS_DENIED + " " + test_polkit.ERROR_INTERACTIVE)
         self.assertIn(message, alert.text)
         self.assertEqual(harness.capture_property("lo", "State"), "running")
+        # The row is drawn again once the refusal is known: wait for that.
         for name in ("stop", "restart", "enable"):
-            button = self.row_button("lo", name)
-            self.assertFalse(button.is_enabled(), f"{name} is enabled")
-            self.assertIn("Not authorized", button.get_attribute("title"))
+            self.wait_until(lambda d: not self.row_button("lo", name).is_enabled() and
+                            "Not authorized" in self.row_button("lo", name).get_attribute("title"),
+                            f"{name} disabled, saying why")
         self.assertFalse(self.browser.find_element(By.ID, "start-open").is_enabled())
         # Reading stays open to all: the files view works.
-        self.row_button("lo", "files").click()
+        self.click_row_button("lo", "files")
         self.wait_until(lambda d: d.find_element(By.ID, "files-empty").is_displayed(), "the files view")
 
 
