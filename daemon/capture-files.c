@@ -397,6 +397,8 @@ static void finish_one(Capture *c, const char *live_name, bool repair) {
 
         log_capture(LOG_DEBUG, 0, c->interface, "%s: finished %s (%llu bytes).", c->interface, name,
                     (unsigned long long) size);
+        if (is_current_generation(c, live_name))
+                c->generation_finished_bytes += size;
         file_completed(c, name, size, completed_at);
 }
 
@@ -614,4 +616,20 @@ void capture_files_enforce_retention(Capture *c) {
                 if (capture_files_delete(c, i, MESSAGE_FILE_DELETED_RETENTION, "retention: FileCount reached") < 0)
                         i++;
         }
+}
+
+uint64_t capture_files_written_bytes(Capture *c) {
+        uint64_t total = c->generation_finished_bytes;
+        struct dirent *de;
+        struct stat st;
+        DIR *d = opendir(c->directory);
+
+        if (!d)
+                return total;
+        while ((de = readdir(d)))
+                if (is_current_generation(c, de->d_name) &&
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+                        total += (uint64_t) st.st_size;
+        closedir(d);
+        return total;
 }

@@ -78,5 +78,8 @@ size_t retention_files_to_keep(unsigned file_count, bool live);
 void capture_files_enforce_retention(Capture *c);
 /* Deletes the i-th finished file (retention, disk guard). */
 int capture_files_delete(Capture *c, size_t i, const char *message_id, const char *reason);
+/* Bytes the running tcpdump has written: its live files and the files of
+ * the same run finished so far. */
+uint64_t capture_files_written_bytes(Capture *c);
 /* Bytes of the live file, 0 if none. */
 uint64_t capture_files_live_size(const Capture *c);

@@ -131,7 +131,6 @@ Capture *capture_free(Capture *c) {
                 upload_error_done(&c->upload_errors[i]);
         free(c->upload_errors);
         free(c->last_hook_error);
-        free(c->written_file);
         free(c->current_file);
         capture_options_done(&c->options);
         capture_options_done(&c->overrides);
@@ -538,29 +537,41 @@ static void set_statistics(Capture *c, const TcpdumpStatistics *st) {
 }
 
 static void begin_stop(Capture *c);
+static void send_statistics_request(Capture *c);
 
 /* A full disk: tcpdump goes on counting and never writes again, even once
- * there is room (SPEC §9). Seen with each statistics line: the live file
- * did not grow although more packets were captured than its buffer holds. */
+ * there is room (SPEC §9). Seen with each statistics line: this run's files
+ * did not grow although more packets were captured than its buffer holds.
+ * All of the run's files count, not only the one last seen created (a
+ * statistics line can come before the inotify events of a rotation), and
+ * they are measured when the counters are asked for, not when the answer is
+ * read: a late answer would otherwise compare counters from before a burst
+ * with the files after it. */
 static void check_writing(Capture *c) {
-        struct stat st;
-        uint64_t unwritten;
+        uint64_t written = c->written_at_request, unwritten;
 
-        if (c->state != CAPTURE_RUNNING || !c->current_file || stat(c->current_file, &st) < 0)
+        if (c->state != CAPTURE_RUNNING || c->pid <= 0 || !c->current_file)
                 return;
 
-        if (!c->written_file || strcmp(c->written_file, c->current_file) != 0 ||
-            (uint64_t) st.st_size != c->written_size || c->statistics.captured < c->written_at_captured) {
-                if (free_and_strdup(&c->written_file, c->current_file) < 0)
-                        return;
-                c->written_size = (uint64_t) st.st_size;
+        if (written != c->written_size || c->statistics.captured < c->written_at_captured) {
+                c->written_size = written;
                 c->written_at_captured = c->statistics.captured;
+                c->stalled_answers = 0;
                 return;
         }
 
         unwritten = c->statistics.captured - c->written_at_captured;
-        if (!capture_file_stopped_growing(unwritten, st.st_blksize))
+        if (!capture_file_stopped_growing(unwritten, 0))
                 return;
+        /* Twice in a row: a burst that began just as the counters were
+         * asked for is counted, but not yet written, once. Ask again now:
+         * what this answer counted is written by then, unless the disk is
+         * full. */
+        if (++c->stalled_answers < 2) {
+                send_statistics_request(c);
+                return;
+        }
+        c->stalled_answers = 0;
 
         log_capture(LOG_ERR, 0, c->interface,
                     "%s: tcpdump stopped writing to %s at %" PRIu64 " bytes: %" PRIu64 " packets captured since then "
@@ -568,7 +579,7 @@ static void check_writing(Capture *c) {
                     c->interface, c->current_file, c->written_size, unwritten);
         capture_set_last_error(c, "tcpdump stopped writing to %s (disk full, %" PRIu64 " packets not written); "
                                "restarting it on a new file once there is room", c->current_file, unwritten);
-        c->written_file = mfree_str(c->written_file);
+        c->written_size = c->written_at_captured = 0;
         c->waiting_for_room = true;
         c->restart_after_stop = true;
         begin_stop(c);
@@ -774,6 +785,7 @@ static int spawn(Capture *c) {
          * only from the first rotation (the live file's slot is taken then). */
         capture_files_enforce_retention(c);
         c->generation++;
+        c->generation_finished_bytes = c->written_size = c->written_at_captured = c->written_at_request = 0;
 
         r = build_output_prefix(c, &prefix);
         if (r < 0)
@@ -848,6 +860,11 @@ static void send_term(Capture *c) {
 }
 
 static void send_statistics_request(Capture *c) {
+        /* What was written before tcpdump counts: see check_writing(). With
+         * an answer still outstanding, the next answer may be that one's,
+         * so the earlier figure stays. */
+        if (!c->statistics_unanswered)
+                c->written_at_request = capture_files_written_bytes(c);
         c->statistics_requested = now_usec(CLOCK_MONOTONIC);
         c->statistics_unanswered = true;
         (void) kill(c->pid, SIGUSR1);

@@ -110,11 +110,14 @@ typedef struct Capture {
         dev_t watched_dev;        /* the directory inotify_source watches */
         ino_t watched_ino;
         unsigned generation;      /* of tcpdump runs, in the live file names */
+        uint64_t generation_finished_bytes;   /* this run's files finished so far */
         /* A full disk (SPEC §9): tcpdump counts packets but its live file
-         * stops growing, for good. Where the file last grew: */
-        char *written_file;
+         * stops growing, for good. What this tcpdump run had written when
+         * its counters last moved (capture_files_written_bytes()): */
         uint64_t written_size;
         uint64_t written_at_captured;     /* PacketsCaptured then */
+        uint64_t written_at_request;      /* written when the counters were last asked for */
+        unsigned stalled_answers;         /* answers in a row that saw no growth */
         bool waiting_for_room;    /* stopped writing: restart once the disk has room */
         uint64_t uploads_dropped; /* pending uploads the disk guard deleted */
         uint32_t announced_uploads_pending;   /* as last announced */

@@ -482,7 +482,9 @@ class PackageUnderSystemd(unittest.TestCase):
         self.send_udp(2500)
         wait_for(lambda: len(self.capture_files()) >= 2, 30, "two finished files on lo")
         self.assertValidPcaps(self.capture_files())
-        status = json.loads(self.capturectl("--json", "status", "lo").stdout)[0]
+        status = json.loads(self.capturectl("--json", "status", "lo", check=False).stdout)[0]
+        if status["State"] != "running":
+            print(self.sh("journalctl", "--no-pager", "-u", "captured", "-n", "60").stdout, flush=True)
         self.assertEqual((status["State"], status["FileSize"], status["FileCount"]), ("running", 1, 50))
 
     def sandbox(self):
