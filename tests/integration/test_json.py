@@ -21,7 +21,11 @@ FILE_KEYS = {"Path": str, "Size": int, "CompletedAt": int, "UploadState": str, "
 PYTHON_TYPES = {"s": str, "o": str, "b": bool, "u": int, "t": int, "i": int, "x": int, "q": int, "n": int, "y": int,
                 "a(sts)": list}
 # Properties that change while a capture runs (counters ask tcpdump when read).
-VOLATILE = {"PacketsCaptured", "PacketsReceived", "PacketsDropped", "CurrentFile", "FilesCompleted"}
+# What a running capture changes between two reads: its counters, and the
+# files and bytes tcpdump writes (packets of the traffic still in the
+# kernel's buffer are written after it ended, later under load).
+VOLATILE = {"PacketsCaptured", "PacketsReceived", "PacketsDropped", "CurrentFile", "FilesCompleted",
+            "FilesKept", "DiskUsage"}
 
 
 def capture_properties_in_xml():

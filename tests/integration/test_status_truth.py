@@ -91,7 +91,12 @@ class HookErrorTest(harness.CapturedTestCase):
         self.use_hook("/bin/false")
         self.daemon.start()
         self.one_file()
-        error = wait_for(lambda: capture_property("lo", "LastHookError"), 15, "LastHookError")
+        # Every file's hook fails; the last one to finish (the stop's) has
+        # the last word: wait for that one, so that later reads agree.
+        (files,) = harness.call(harness.capture_path("lo"), harness.CAPTURE_IFACE, "ListFiles")
+        newest = max(f[0] for f in files)
+        error = wait_for(lambda: newest in capture_property("lo", "LastHookError") and
+                         capture_property("lo", "LastHookError"), 15, "LastHookError for the last file")
         self.assertRegex(error, r"^ExecPostRotate /bin/false on \S+/pcap-lo-\S+\.pcap exited with status 1$")
         self.assertGreater(capture_property("lo", "LastHookErrorTimestamp"), 0)
         p = capturectl("status", "lo")

@@ -95,6 +95,10 @@ class LosslessStop(harness.CapturedTestCase):
         leftover = os.path.join(os.path.dirname(finished), ".live-vtest0-99.pcap0")
         with open(finished, "rb") as src, open(leftover, "wb") as dst:
             dst.write(src.read())
+        # As tcpdump would have left it: owned by the directory's user (the
+        # daemon's own, when it is not root: test_unprivileged runs this too).
+        directory = os.stat(os.path.dirname(finished))
+        os.chown(leftover, directory.st_uid, directory.st_gid)
         # The daemon handles its directory events before D-Bus calls: once
         # this call is answered, the close has been seen.
         harness.manager_call("ListCaptures")
