@@ -115,6 +115,17 @@ class CapturectlTest(harness.CapturedTestCase):
         harness.wait_for(lambda: self.daemon.log().count("Configuration reloaded.") > reloads, 10, "the reload")
         self.assertExit(capturectl("start", "lo", "--upload=fake"), 0, "start --upload=fake after the reload")
 
+    def test_upload_to_a_target_not_yet_loaded_asks_for_a_reload(self):
+        # capturectl upload --target= names a missing target as start does.
+        self.assertExit(capturectl("start", "lo"), 0, "start")
+        os.makedirs(os.path.join(self.config_dir, "upload.d"), exist_ok=True)
+        with open(os.path.join(self.config_dir, "upload.d", "fake.conf"), "w") as f:
+            f.write("[Upload]\nType=cloudshark\nURL=http://127.0.0.1:9\nToken=0123456789abcdef\n")
+        p = capturectl("upload", "lo", "pcap-lo-20261201T000000.000000Z.pcap", "--target=fake")
+        line = self.assertOneErrorLine(p, "no such upload target 'fake'", "upload.d/fake.conf is not loaded",
+                                       "reload the daemon")
+        self.assertNotIn("(no ", line)
+
     def test_start_already_running_with_other_options(self):
         self.assertExit(capturectl("start", "lo", "--file-size=2"), 0, "first start")
         p = capturectl("start", "lo", "--file-size=3")
