@@ -12,6 +12,9 @@
       option table and the strcmp(key, "...") keys of the config parsers
   check-man.py capturectl CAPTURECTL PAGE
       PAGE names every command and option of `capturectl --help`
+  check-man.py readme-dbus XML README
+      README's D-Bus API section names every method and signal of the
+      interface XML
 
 Exit status 0 when the check passes, 1 when it fails (saying what is
 missing), 77 (skip) when `man` is not installed.
@@ -91,6 +94,16 @@ def check_dbus_members(xml_path, errors_h, page):
           f"and {len(errors)} errors")
 
 
+def check_readme_dbus(xml_path, readme):
+    section = read(readme).split("\n## D-Bus API\n", 1)[-1].split("\n## ", 1)[0]
+    names = [member.get("name") for interface in ET.parse(xml_path).getroot().iter("interface")
+             for kind in ("method", "signal") for member in interface.iter(kind)]
+    missing = [n for n in names if not re.search(r"`" + re.escape(n) + r"[`(]", section)]
+    if missing:
+        fail(f"the D-Bus API section of {os.path.basename(readme)} does not name: {', '.join(missing)}")
+    print(f"ok: the D-Bus API section of {os.path.basename(readme)} names all {len(names)} methods and signals")
+
+
 def config_keys(source_root):
     keys = set()
     table = read(os.path.join(source_root, "common", "capture-options.c"))
@@ -167,6 +180,8 @@ def main(argv):
         check_config_keys(*args)
     elif check == "capturectl" and len(args) == 2:
         check_capturectl(*args)
+    elif check == "readme-dbus" and len(args) == 2:
+        check_readme_dbus(*args)
     else:
         fail(f"bad arguments: {argv[1:]}\n{__doc__}")
 
