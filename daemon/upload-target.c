@@ -227,6 +227,13 @@ static int parse_bucket(const ConfigLocation *where, const char *value, char **f
 static bool key_template_is_valid(const char *template) {
         if (template[0] == '\0' || template[0] == '/')
                 return false;
+        /* No "." or ".." segment: libcurl would remove it. */
+        for (const char *p = template; *p; p += strcspn(p, "/"), p += *p == '/') {
+                size_t n = strcspn(p, "/");
+
+                if ((n == 1 || n == 2) && strspn(p, ".") == n)
+                        return false;
+        }
         for (const char *p = template; *p; p++) {
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         return false;
@@ -240,7 +247,7 @@ static bool key_template_is_valid(const char *template) {
 
 static int parse_key_template(const ConfigLocation *where, const char *value, char **field) {
         if (!key_template_is_valid(value)) {
-                config_log_bad_line(where, "KeyTemplate= must not start with '/' and knows only %%H %%i %%f %%t %%Y %%m %%d %%h %%M %%S %%%%, ignoring: %s",
+                config_log_bad_line(where, "KeyTemplate= must not start with '/' and has no . or .. segment and knows only %%H %%i %%f %%t %%Y %%m %%d %%h %%M %%S %%%%, ignoring: %s",
                                     value);
                 return 0;
         }

@@ -267,7 +267,7 @@ static void test_s3_unusable(Fixture *f, gconstpointer data) {
         /* Bad values are ignored (defaults stay), the target loads. */
         write_file(f, "upload.d/a.conf",
                    "[Upload]\nType=s3\nEndpoint=https://s3.example.net\nBucket=captures\n"
-                   "PartSize=1M\nKeyTemplate=/abs/%f\nKeyTemplate=%q\nAddressingStyle=sideways\nRegion=eu west\n", 0600);
+                   "PartSize=1M\nKeyTemplate=/abs/%f\nKeyTemplate=%q\nKeyTemplate=%H/../%f\nKeyTemplate=./%f\nAddressingStyle=sideways\nRegion=eu west\n", 0600);
         g_assert_cmpuint(load(f), ==, 1);
         g_assert_cmpuint(f->targets[0]->part_size, ==, UPLOAD_TARGET_DEFAULT_PART_SIZE);
         g_assert_cmpstr(f->targets[0]->key_template, ==, "%H/%i/%f");
