@@ -141,6 +141,13 @@ class CapturectlTest(harness.CapturedTestCase):
         p = capturectl("upload", "lo", "pcap\ncapturectl: forged")
         self.assertOneErrorLine(p, "pcap\\x0acapturectl: forged")
 
+    def test_empty_host_is_a_command_line_error(self):
+        # Not ssh's complaint plus ours: one line, exit status 2.
+        for host in ("", "-oProxyCommand=x"):
+            p = capturectl(f"--host={host}", "list")
+            self.assertOneErrorLine(p, f"invalid host '{host}'")
+            self.assertEqual(p.returncode, 2)
+
     def test_start_already_running_with_other_options(self):
         self.assertExit(capturectl("start", "lo", "--file-size=2"), 0, "first start")
         p = capturectl("start", "lo", "--file-size=3")
