@@ -9,7 +9,8 @@
       and every error name of common/bus-errors.h
   check-man.py config-keys SOURCE_ROOT PAGE
       PAGE documents (as "Key=") every key the daemon accepts: the capture
-      option table and the strcmp(key, "...") keys of the config parsers
+      option table and the strcmp(key, "...") keys of the config parsers;
+      and every key PAGE describes (a .TP item) is one of them
   check-man.py capturectl CAPTURECTL PAGE
       PAGE names every command and option of `capturectl --help`
   check-man.py readme-dbus XML README
@@ -126,6 +127,13 @@ def check_config_keys(source_root, page):
     missing = sorted(k for k in keys if not re.search(r"(?<![\w])" + re.escape(k) + "=", text))
     if missing:
         fail(f"{os.path.basename(page)} does not document: {', '.join(k + '=' for k in missing)}")
+    # And the other way: every key the page describes (a .TP item) is one
+    # the daemon reads.
+    described = set(re.findall(r"^\.TP\n\.BI? ([A-Z][A-Za-z]+)=", text, re.M))
+    unknown = sorted(described - keys)
+    if len(described) < 10 or unknown:
+        fail(f"{os.path.basename(page)} describes keys the daemon does not read: {', '.join(k + '=' for k in unknown)}"
+             if unknown else f"found only {len(described)} described keys in {page}: is the parser still right?")
     print(f"ok: {os.path.basename(page)} documents all {len(keys)} keys: {', '.join(sorted(keys))}")
 
 
