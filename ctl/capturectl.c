@@ -276,6 +276,8 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
                         version = true;
                         break;
                 case 'H':
+                        if (optarg[0] == '\0' || optarg[0] == '-')
+                                return log_error_errno(-EINVAL, "invalid host '%s' for --host ([USER@]HOST)", optarg);
                         c->host = optarg;
                         break;
                 case ARG_JSON:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -9,9 +10,24 @@
 _printf_(1, 0)
 static void log_errorv(const char *format, va_list ap) {
         /* Whatever went to stdout so far goes first, so that the error line follows it. */
+        _cleanup_(freep) char *message = NULL;
+
         fflush(stdout);
         fputs("capturectl: ", stderr);
-        vfprintf(stderr, format, ap);
+        if (vasprintf(&message, format, ap) < 0) {
+                fputs("out of memory\n", stderr);
+                return;
+        }
+        /* One line, whatever a name (or the daemon's error that echoes it)
+         * holds: control characters are written as \xNN. */
+        for (const char *p = message; *p; p++) {
+                unsigned char c = (unsigned char) *p;
+
+                if (c < 0x20 || c == 0x7f)
+                        fprintf(stderr, "\\x%02x", c);
+                else
+                        fputc(c, stderr);
+        }
         fputc('\n', stderr);
 }
 

@@ -63,7 +63,12 @@ char *http_put_encode_key(const char *key) {
                         free(buffer);
                         return NULL;
                 }
-                fputs(strempty(segment), f);
+                /* libcurl removes "." and ".." segments, which would put the
+                 * file elsewhere: they are encoded too. */
+                if ((n == 1 || n == 2) && strspn(p, ".") == n)
+                        fputs(n == 1 ? "%2E" : "%2E%2E", f);
+                else
+                        fputs(strempty(segment), f);
                 curl_free(segment);
                 if (!p[n])
                         break;

@@ -436,6 +436,18 @@ static int read_upload_file(Manager *m, Capture *c, const char *file, const char
         const char *name = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
         UploadFileData *d;
 
+        /* The target first, said as a start says it (a file not yet
+         * loaded asks for a reload). */
+        if (isempty(target) && isempty(c->options.upload))
+                return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
+                                         "The capture on '%s' has no Upload= target; name one", c->interface);
+        if (!isempty(target) && !upload_target_name_is_valid(target))
+                return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
+                                         "'%.*s' is not a valid upload target name (letters, digits, '-', '_', '.')",
+                                         QUOTE_MAX, target);
+        if (!isempty(target) && !manager_find_upload_target(m, target))
+                return no_such_upload_target(m, target, error);
+
         if (file_index_find(&c->files, name)) {
                 path = capture_file_path(c, name);
                 if (!path)
@@ -444,14 +456,6 @@ static int read_upload_file(Manager *m, Capture *c, const char *file, const char
         if (!path || (strchr(file, '/') && strcmp(path, file) != 0))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FILE_NOT_FOUND, "No finished file '%.*s' of '%s'",
                                          QUOTE_MAX * 8, file, c->interface);
-
-        if (isempty(target) && isempty(c->options.upload))
-                return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
-                                         "The capture on '%s' has no Upload= target; name one", c->interface);
-        if (!isempty(target) && (!upload_target_name_is_valid(target) || !manager_find_upload_target(m, target)))
-                return sd_bus_error_setf(error, CAPTURED_ERROR_NO_SUCH_UPLOAD_TARGET,
-                                         "No such upload target '%.*s' (no %s/upload.d/%.*s.conf)", QUOTE_MAX, target,
-                                         m->config_dir, QUOTE_MAX, target);
 
         d = calloc(1, sizeof(UploadFileData));
         if (!d || !(d->target = strdup(target))) {

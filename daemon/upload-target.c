@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -226,6 +227,13 @@ static int parse_bucket(const ConfigLocation *where, const char *value, char **f
 static bool key_template_is_valid(const char *template) {
         if (template[0] == '\0' || template[0] == '/')
                 return false;
+        /* No "." or ".." segment: libcurl would remove it. */
+        for (const char *p = template; *p; p += strcspn(p, "/"), p += *p == '/') {
+                size_t n = strcspn(p, "/");
+
+                if ((n == 1 || n == 2) && strspn(p, ".") == n)
+                        return false;
+        }
         for (const char *p = template; *p; p++) {
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         return false;
@@ -239,7 +247,7 @@ static bool key_template_is_valid(const char *template) {
 
 static int parse_key_template(const ConfigLocation *where, const char *value, char **field) {
         if (!key_template_is_valid(value)) {
-                config_log_bad_line(where, "KeyTemplate= must not start with '/' and knows only %%H %%i %%f %%t %%Y %%m %%d %%h %%M %%S %%%%, ignoring: %s",
+                config_log_bad_line(where, "KeyTemplate= must not start with '/' and has no . or .. segment and knows only %%H %%i %%f %%t %%Y %%m %%d %%h %%M %%S %%%%, ignoring: %s",
                                     value);
                 return 0;
         }
@@ -497,7 +505,17 @@ static int resolve_secrets(TargetParser *p, const char *path) {
         return r;
 }
 
-/* Whether host is the loopback interface, where plain http is fine. */
+/* Whether host is the loopback interface, where plain http is fine: an
+ * address in 127.0.0.0/8 (not a host name that starts with "127."), ::1 or
+ * localhost. libcurl gives IPv4 addresses in their normal form. */
+static bool host_is_loopback(const char *host) {
+        struct in_addr a;
+
+        if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+                return true;
+        return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
 static bool url_is_loopback(const char *url) {
         char *host = NULL;
         CURLU *u = curl_url();
@@ -506,8 +524,7 @@ static bool url_is_loopback(const char *url) {
         if (!u)
                 return false;
         loopback = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-                   curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-                   (strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0);
+                   curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host_is_loopback(host);
         curl_free(host);
         curl_url_cleanup(u);
         return loopback;

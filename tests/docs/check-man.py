@@ -9,9 +9,13 @@
       and every error name of common/bus-errors.h
   check-man.py config-keys SOURCE_ROOT PAGE
       PAGE documents (as "Key=") every key the daemon accepts: the capture
-      option table and the strcmp(key, "...") keys of the config parsers
+      option table and the strcmp(key, "...") keys of the config parsers;
+      and every key PAGE describes (a .TP item) is one of them
   check-man.py capturectl CAPTURECTL PAGE
       PAGE names every command and option of `capturectl --help`
+  check-man.py readme-dbus XML README
+      README's D-Bus API section names every method and signal of the
+      interface XML
 
 Exit status 0 when the check passes, 1 when it fails (saying what is
 missing), 77 (skip) when `man` is not installed.
@@ -91,6 +95,16 @@ def check_dbus_members(xml_path, errors_h, page):
           f"and {len(errors)} errors")
 
 
+def check_readme_dbus(xml_path, readme):
+    section = read(readme).split("\n## D-Bus API\n", 1)[-1].split("\n## ", 1)[0]
+    names = [member.get("name") for interface in ET.parse(xml_path).getroot().iter("interface")
+             for kind in ("method", "signal") for member in interface.iter(kind)]
+    missing = [n for n in names if not re.search(r"`" + re.escape(n) + r"[`(]", section)]
+    if missing:
+        fail(f"the D-Bus API section of {os.path.basename(readme)} does not name: {', '.join(missing)}")
+    print(f"ok: the D-Bus API section of {os.path.basename(readme)} names all {len(names)} methods and signals")
+
+
 def config_keys(source_root):
     keys = set()
     table = read(os.path.join(source_root, "common", "capture-options.c"))
@@ -113,6 +127,13 @@ def check_config_keys(source_root, page):
     missing = sorted(k for k in keys if not re.search(r"(?<![\w])" + re.escape(k) + "=", text))
     if missing:
         fail(f"{os.path.basename(page)} does not document: {', '.join(k + '=' for k in missing)}")
+    # And the other way: every key the page describes (a .TP item) is one
+    # the daemon reads.
+    described = set(re.findall(r"^\.TP\n\.BI? ([A-Z][A-Za-z]+)=", text, re.M))
+    unknown = sorted(described - keys)
+    if len(described) < 10 or unknown:
+        fail(f"{os.path.basename(page)} describes keys the daemon does not read: {', '.join(k + '=' for k in unknown)}"
+             if unknown else f"found only {len(described)} described keys in {page}: is the parser still right?")
     print(f"ok: {os.path.basename(page)} documents all {len(keys)} keys: {', '.join(sorted(keys))}")
 
 
@@ -167,6 +188,8 @@ def main(argv):
         check_config_keys(*args)
     elif check == "capturectl" and len(args) == 2:
         check_capturectl(*args)
+    elif check == "readme-dbus" and len(args) == 2:
+        check_readme_dbus(*args)
     else:
         fail(f"bad arguments: {argv[1:]}\n{__doc__}")
 

@@ -115,6 +115,39 @@ class CapturectlTest(harness.CapturedTestCase):
         harness.wait_for(lambda: self.daemon.log().count("Configuration reloaded.") > reloads, 10, "the reload")
         self.assertExit(capturectl("start", "lo", "--upload=fake"), 0, "start --upload=fake after the reload")
 
+    def test_upload_to_a_target_not_yet_loaded_asks_for_a_reload(self):
+        # capturectl upload --target= names a missing target as start does.
+        self.assertExit(capturectl("start", "lo"), 0, "start")
+        os.makedirs(os.path.join(self.config_dir, "upload.d"), exist_ok=True)
+        with open(os.path.join(self.config_dir, "upload.d", "fake.conf"), "w") as f:
+            f.write("[Upload]\nType=cloudshark\nURL=http://127.0.0.1:9\nToken=0123456789abcdef\n")
+        p = capturectl("upload", "lo", "pcap-lo-20261201T000000.000000Z.pcap", "--target=fake")
+        line = self.assertOneErrorLine(p, "no such upload target 'fake'", "upload.d/fake.conf is not loaded",
+                                       "reload the daemon")
+        self.assertNotIn("(no ", line)
+
+    def test_error_is_one_line_whatever_the_input(self):
+        # A name with a newline, echoed back by capturectl or by the daemon,
+        # must not break the one error line (nor forge a second one).
+        p = capturectl("start", "lo\nx")
+        self.assertOneErrorLine(p, "'lo\\x0ax'")
+        os.makedirs(os.path.join(self.config_dir, "upload.d"), exist_ok=True)
+        with open(os.path.join(self.config_dir, "upload.d", "fake.conf"), "w") as f:
+            f.write("[Upload]\nType=cloudshark\nURL=http://127.0.0.1:9\nToken=0123456789abcdef\n")
+        reloads = self.daemon.log().count("Configuration reloaded.")
+        self.daemon.signal(harness.signal.SIGHUP)
+        harness.wait_for(lambda: self.daemon.log().count("Configuration reloaded.") > reloads, 10, "the reload")
+        self.assertExit(capturectl("start", "lo", "--upload=fake"), 0, "start")
+        p = capturectl("upload", "lo", "pcap\ncapturectl: forged")
+        self.assertOneErrorLine(p, "pcap\\x0acapturectl: forged")
+
+    def test_empty_host_is_a_command_line_error(self):
+        # Not ssh's complaint plus ours: one line, exit status 2.
+        for host in ("", "-oProxyCommand=x"):
+            p = capturectl(f"--host={host}", "list")
+            self.assertOneErrorLine(p, f"invalid host '{host}'")
+            self.assertEqual(p.returncode, 2)
+
     def test_start_already_running_with_other_options(self):
         self.assertExit(capturectl("start", "lo", "--file-size=2"), 0, "first start")
         p = capturectl("start", "lo", "--file-size=3")

@@ -26,6 +26,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from capture_helpers import Traffic, list_files  # noqa: E402
 from concurrent_helpers import GatedTestCase  # noqa: E402
 from harness import (BUS_NAME, CAPTURE_IFACE, CAPTURECTL, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
                      list_captures, wait_for)
@@ -318,6 +319,35 @@ class PolkitTest(harness.CapturedTestCase):
         self.assertEqual(harness.capture_property("lo", "MainPID"), pid)
         self.assertFalse(harness.capture_property("lo", "Enabled"))
         self.assertEqual(harness.tcpdump_processes(), [pid])
+
+    def test_upload_needs_the_grant(self):
+        """UploadFile (capturectl upload, issue 13) is polkit-checked with the
+        verb "upload": a user without a grant is refused and nothing is
+        queued; a member of group capture may."""
+        os.makedirs(os.path.join(self.config_dir, "upload.d"), exist_ok=True)
+        with open(os.path.join(self.config_dir, "upload.d", "t.conf"), "w") as f:
+            f.write("[Upload]\nType=http\nURL=http://127.0.0.1:9\n")
+        reloads = self.daemon.log().count("Configuration reloaded.")
+        self.daemon.signal(signal.SIGHUP)
+        harness.wait_for(lambda: self.daemon.log().count("Configuration reloaded.") > reloads, 10, "the reload")
+        harness.start_capture("lo", {"Filter": ("s", "udp")})
+        self.wait_running("lo")
+        with Traffic():
+            harness.wait_for(lambda: harness.capture_property("lo", "PacketsCaptured") > 0, 20, "packets")
+        harness.stop_capture("lo")
+        (path, *_), = list_files("lo")
+        name = os.path.basename(path)
+
+        p = capturectl_as(OTHERUSER, "--no-ask-password", "upload", "lo", name, "--target=t")
+        self.assertOneLineRefusal(p, "capturectl upload")
+        error, message = gdbus_as(OTHERUSER, "UploadFile", "lo", name, "t")
+        self.assertIn(error, (ERROR_INTERACTIVE, ERROR_ACCESS_DENIED), message)
+        self.assertNotIn("queued again for upload", self.daemon.log())
+        self.assertEqual([f[3] for f in list_files("lo")], ["none"])
+
+        p = capturectl_as(CAPUSER, "--no-ask-password", "upload", "lo", name, "--target=t")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("queued again for upload to t", self.daemon.log())
 
     def test_everyone_may_read(self):
         path = harness.start_capture("lo")

@@ -26,6 +26,13 @@ static void test_encode_key(void) {
         /* Upper-case hex, '/' kept, unreserved characters kept. */
         g_assert_cmpstr(a, ==, "sensor%201/eth0/2026-12-01T09%3A36%3A19%20pcap%2Bx~y.pcap");
         g_assert_cmpstr(b, ==, "a//b/%C3%BC");
+
+        /* "." and ".." segments (a template, a host name) are encoded:
+         * libcurl would remove them and put the file elsewhere. */
+        g_autofree char *c = http_put_encode_key("../in/./x/../f.pcap");
+        g_autofree char *d = http_put_encode_key("..x/.../a.");
+        g_assert_cmpstr(c, ==, "%2E%2E/in/%2E/x/%2E%2E/f.pcap");
+        g_assert_cmpstr(d, ==, "..x/.../a.");
 }
 
 static void test_object_url(void) {

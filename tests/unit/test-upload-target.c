@@ -249,6 +249,17 @@ static void test_s3_unusable(Fixture *f, gconstpointer data) {
         /* Plain http only on loopback; a bucket is required and valid. */
         write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=http://s3.example.net\nBucket=captures\n", 0600);
         g_assert_cmpuint(load(f), ==, 0);
+        /* A host name that starts with "127." is not a loopback address. */
+        write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=http://127.example.net\nBucket=captures\n", 0600);
+        g_assert_cmpuint(load(f), ==, 0);
+        write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=http://127.0.0.1.nip.io:8080\nBucket=captures\n", 0600);
+        g_assert_cmpuint(load(f), ==, 0);
+        write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=http://127.1.2.3:8080\nBucket=captures\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=http://[::1]:8080\nBucket=captures\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
+        write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=http://localhost:8080\nBucket=captures\n", 0600);
+        g_assert_cmpuint(load(f), ==, 1);
         write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=https://s3.example.net\n", 0600);
         g_assert_cmpuint(load(f), ==, 0);
         write_file(f, "upload.d/a.conf", "[Upload]\nType=s3\nEndpoint=https://s3.example.net\nBucket=Bad_Bucket\n", 0600);
@@ -256,7 +267,7 @@ static void test_s3_unusable(Fixture *f, gconstpointer data) {
         /* Bad values are ignored (defaults stay), the target loads. */
         write_file(f, "upload.d/a.conf",
                    "[Upload]\nType=s3\nEndpoint=https://s3.example.net\nBucket=captures\n"
-                   "PartSize=1M\nKeyTemplate=/abs/%f\nKeyTemplate=%q\nAddressingStyle=sideways\nRegion=eu west\n", 0600);
+                   "PartSize=1M\nKeyTemplate=/abs/%f\nKeyTemplate=%q\nKeyTemplate=%H/../%f\nKeyTemplate=./%f\nAddressingStyle=sideways\nRegion=eu west\n", 0600);
         g_assert_cmpuint(load(f), ==, 1);
         g_assert_cmpuint(f->targets[0]->part_size, ==, UPLOAD_TARGET_DEFAULT_PART_SIZE);
         g_assert_cmpstr(f->targets[0]->key_template, ==, "%H/%i/%f");
