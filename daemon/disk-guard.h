@@ -4,17 +4,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "configuration.h"
+
 typedef struct Manager Manager;
-
-/* MinFreeSpace= / MaxDiskUsage=: bytes (K, M, G, T suffixes, base 1024) or
- * a percentage of the file system holding CaptureDirectory. */
-typedef struct SpaceLimit {
-        uint64_t value;          /* bytes, or percent */
-        bool percent;
-} SpaceLimit;
-
-int space_limit_parse(const char *text, SpaceLimit *ret);
-uint64_t space_limit_resolve(const SpaceLimit *l, uint64_t filesystem_size);
 
 /* Keeps free space and usage within the limits across all captures,
  * deleting the oldest finished files first, and reports in LastError when
