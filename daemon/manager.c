@@ -2,10 +2,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 #include "manager.h"
 #include "names.h"
 #include "strv.h"
+#include "time-util.h"
 
 /* Hooks running at once, all captures together. */
 #define POST_ROTATE_MAX_CONCURRENT 4
@@ -392,6 +395,172 @@ int manager_reupload_file(Manager *m, Capture *c, const char *path, const char *
         }
         capture_emit_changed(c, "UploadsPending", NULL);
         return queued;
+}
+
+/* ---- The disk guard: disk-guard.c decides, the manager deletes ------------------------------ */
+
+#define DISK_GUARD_INTERVAL_USEC (5 * USEC_PER_SEC)
+
+/* What the planner looks at: every capture's files and figures, borrowed
+ * from the captures (names included) until the plan is carried out. */
+typedef struct DiskGuardSnapshot {
+        DiskGuardInput input;
+        DiskGuardCapture *captures;
+        Capture **owners;
+} DiskGuardSnapshot;
+
+static void disk_guard_snapshot_done(DiskGuardSnapshot *s) {
+        for (size_t k = 0; s->captures && k < s->input.n_captures; k++)
+                free((DiskGuardFile *) s->captures[k].files);
+        free(s->captures);
+        free(s->owners);
+}
+
+static int disk_guard_snapshot(Manager *m, const struct statvfs *sv, DiskGuardSnapshot *s) {
+        size_t n = 0;
+
+        for (Capture *c = m->captures; c; c = c->next)
+                n++;
+        *s = (DiskGuardSnapshot) {
+                .input = {
+                        .filesystem_size = (uint64_t) sv->f_blocks * sv->f_frsize,
+                        .free = (uint64_t) sv->f_bavail * sv->f_frsize,
+                        .min_free_space = m->config->min_free_space,
+                        .max_disk_usage = m->config->max_disk_usage,
+                },
+                .captures = calloc(n + 1, sizeof(DiskGuardCapture)),
+                .owners = calloc(n + 1, sizeof(Capture *)),
+        };
+        if (!s->captures || !s->owners)
+                return -ENOMEM;
+
+        for (Capture *c = m->captures; c; c = c->next) {
+                DiskGuardCapture *k = &s->captures[s->input.n_captures];
+                DiskGuardFile *files = calloc(c->files.n + 1, sizeof(DiskGuardFile));
+
+                if (!files)
+                        return -ENOMEM;
+                s->owners[s->input.n_captures++] = c;
+                *k = (DiskGuardCapture) {
+                        .files = files,
+                        .n_files = c->files.n,
+                        .live_size = capture_files_live_size(c),
+                        .file_size = (uint64_t) c->options.file_size * 1000000ULL,
+                        /* A capture restarting after a full disk needs room for its new file. */
+                        .reserve = c->pid > 0 || c->waiting_for_room,
+                };
+                for (size_t i = 0; i < c->files.n; i++) {
+                        const CaptureFile *f = &c->files.files[i];
+                        _cleanup_(freep) char *path = capture_file_path(c, f->name);
+
+                        files[i] = (DiskGuardFile) {
+                                .name = f->name,
+                                .size = f->size,
+                                .completed_at = f->completed_at,
+                                .busy = f->busy > 0,
+                                /* Out of memory: deleted last, as if pending. */
+                                .pending_upload = !path || manager_file_is_pending_upload(m, path),
+                        };
+                }
+        }
+        s->input.captures = s->captures;
+        return 0;
+}
+
+static void report_low_space(Manager *m, uint64_t free_bytes, uint64_t needed, bool low) {
+        for (Capture *c = m->captures; c; c = c->next) {
+                if (low == c->disk_low_reported || !capture_is_active(c))
+                        continue;
+                c->disk_low_reported = low;
+                if (low) {
+                        log_error("%s: disk space low under %s: %" PRIu64 " bytes free, %" PRIu64
+                                  " needed, and no finished file left to delete.",
+                                  c->interface, m->config->capture_directory, free_bytes, needed);
+                        capture_set_last_error(c, "Disk space low: %" PRIu64 " bytes free, %" PRIu64
+                                               " needed; nothing left to delete", free_bytes, needed);
+                } else {
+                        log_capture(LOG_INFO, 0, c->interface, "%s: disk space is sufficient again.", c->interface);
+                        /* While tcpdump runs, low disk space is the only error it can have. */
+                        if (c->state == CAPTURE_RUNNING)
+                                capture_clear_last_error(c);
+                }
+        }
+}
+
+/* Deletes one file the plan chose; the file's name finds it again, since
+ * deleting moves the others in their index. */
+static int disk_guard_delete(Capture *c, const DiskGuardFile *victim, bool pending_upload) {
+        CaptureFile *f = file_index_find(&c->files, victim->name);
+
+        if (!f)
+                return -ENOENT;
+        if (pending_upload) {
+                c->uploads_dropped++;
+                log_capture_event(LOG_WARNING, MESSAGE_UPLOAD_DROPPED, c->interface,
+                                  "%s: the disk guard deletes %s before its upload.", c->interface, f->name);
+                capture_emit_changed(c, "UploadsDropped", NULL);
+        }
+        return capture_files_delete(c, f - c->files.files, MESSAGE_FILE_DELETED_DISK_GUARD,
+                                    "disk guard: MinFreeSpace/MaxDiskUsage");
+}
+
+bool disk_guard_check(Manager *m) {
+        _cleanup_(disk_guard_snapshot_done) DiskGuardSnapshot s = {};
+        _cleanup_(disk_guard_plan_done) DiskGuardPlan plan = {};
+        struct statvfs sv;
+        uint64_t free_bytes;
+        bool low;
+
+        if (statvfs(m->config->capture_directory, &sv) < 0)
+                return true;   /* nothing known: nothing to hold back */
+        if (disk_guard_snapshot(m, &sv, &s) < 0 || disk_guard_plan(&s.input, &plan) < 0) {
+                log_oom();
+                return true;
+        }
+
+        low = plan.low;
+        free_bytes = s.input.free;
+        for (size_t i = 0; i < plan.n_victims; i++) {
+                const DiskGuardVictim *v = &plan.victims[i];
+                const DiskGuardFile *f = &s.captures[v->capture].files[v->file];
+
+                if (disk_guard_delete(s.owners[v->capture], f, v->pending_upload) < 0) {
+                        low = true;   /* still over the limits: that is why it was chosen */
+                        break;
+                }
+                free_bytes += f->size;
+        }
+
+        report_low_space(m, free_bytes, plan.needed, low);
+        /* Short of space, tcpdump may have hit a full disk: fresh counters
+         * show whether its file still grows (capture.c). */
+        if (low || plan.n_victims > 0)
+                for (Capture *c = m->captures; c; c = c->next)
+                        capture_request_statistics(c);
+        return !low;
+}
+
+static int on_disk_guard_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        m->disk_guard_timer = sd_event_source_disable_unref(m->disk_guard_timer);
+        disk_guard_check(m);
+        disk_guard_schedule(m);
+        return 0;
+}
+
+void disk_guard_schedule(Manager *m) {
+        bool any_active = false;
+
+        for (Capture *c = m->captures; c && !any_active; c = c->next)
+                any_active = c->pid > 0;
+
+        if (!any_active || m->disk_guard_timer)
+                return;
+
+        (void) sd_event_add_time_relative(m->event, &m->disk_guard_timer, CLOCK_MONOTONIC,
+                                          DISK_GUARD_INTERVAL_USEC, DISK_GUARD_INTERVAL_USEC / 10,
+                                          on_disk_guard_timer, m);
 }
 
 static int capture_start_enabled(Manager *m, const char *interface) {
