@@ -17,6 +17,7 @@
 #include "disk-guard.h"
 #include "manager.h"
 #include "names.h"
+#include "reload-plan.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -568,13 +569,8 @@ static int capture_start_enabled(Manager *m, const char *interface) {
         Capture *c;
         int r;
 
+        /* reload_plan_capture() said RELOAD_START: it is idle, and no user stopped it. */
         c = manager_find_capture(m, interface);
-        if (c && capture_is_active(c))
-                return 0;
-        /* A user stopped it, maybe before a restart of the daemon: not now. */
-        if (stopped_since_boot(m, interface))
-                return 0;
-
         capture_options_init_default(&o);
         r = manager_base_options(m, interface, &o);
         if (r < 0)
@@ -753,16 +749,28 @@ static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
         closedir(d);
 }
 
+/* What reload_plan_capture() decides from: c may be NULL (no capture on
+ * that interface yet), o NULL (the options are not looked at). */
+static ReloadFacts reload_facts(Manager *m, const char *interface, const Capture *c, const CaptureOptions *o) {
+        return (ReloadFacts) {
+                .active = c && capture_is_active(c),
+                .options_changed = c && o && !capture_options_equal(&c->options, o),
+                .enabled = manager_is_enabled(m, interface),
+                .stopped_by_request = c && c->stopped_by_request,
+                .stopped_since_boot = stopped_since_boot(m, interface),
+        };
+}
+
 /* At daemon start and at every reload: each enabled capture that does not
  * run is started (it waits if its interface is absent), except one that an
- * operator stopped since it last started, which a reload must not undo. */
+ * operator stopped, which a reload must not undo (reload-plan.h). */
 void manager_start_enabled(Manager *m) {
         _cleanup_(strv_freep) char **enabled = enabled_interfaces(m);
 
         for (size_t i = 0; enabled && enabled[i]; i++) {
-                Capture *c = manager_find_capture(m, enabled[i]);
+                ReloadFacts f = reload_facts(m, enabled[i], manager_find_capture(m, enabled[i]), NULL);
 
-                if (!c || !c->stopped_by_request)
+                if (reload_plan_capture(&f) & RELOAD_START)
                         (void) capture_start_enabled(m, enabled[i]);
         }
 }
@@ -819,16 +827,22 @@ int manager_reload(Manager *m) {
 
         for (Capture *c = m->captures; c; c = c->next) {
                 _cleanup_(capture_options_done) CaptureOptions o = {};
+                ReloadFacts f;
 
                 capture_options_init_default(&o);
                 r = manager_effective_options(m, c->interface, &c->overrides, c->override_mask, &o);
                 if (r < 0)
                         return r;
-                if (capture_update_options(c, &o) == 0)
+                f = reload_facts(m, c->interface, c, &o);
+                /* capture_update_options() restarts an active capture: RELOAD_RESTART. */
+                if (reload_plan_capture(&f) & RELOAD_TAKE_OPTIONS)
+                        (void) capture_update_options(c, &o);
+                else
                         log_capture(LOG_DEBUG, 0, c->interface, "%s: options unchanged.", c->interface);
-                capture_set_enabled(c, manager_is_enabled(m, c->interface));
+                capture_set_enabled(c, f.enabled);
         }
 
+        /* RELOAD_START, once every capture has its new options. */
         manager_start_enabled(m);
         (void) sd_bus_emit_properties_changed(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE,
                                               "CaptureDirectory", NULL);
