@@ -407,12 +407,14 @@ int manager_reupload_file(Manager *m, Capture *c, const char *path, const char *
 typedef struct DiskGuardSnapshot {
         DiskGuardInput input;
         DiskGuardCapture *captures;
+        DiskGuardFile **files;    /* the captures' files, owned here */
         Capture **owners;
 } DiskGuardSnapshot;
 
 static void disk_guard_snapshot_done(DiskGuardSnapshot *s) {
-        for (size_t k = 0; s->captures && k < s->input.n_captures; k++)
-                free((DiskGuardFile *) s->captures[k].files);
+        for (size_t k = 0; s->files && k < s->input.n_captures; k++)
+                free(s->files[k]);
+        free(s->files);
         free(s->captures);
         free(s->owners);
 }
@@ -430,9 +432,10 @@ static int disk_guard_snapshot(Manager *m, const struct statvfs *sv, DiskGuardSn
                         .max_disk_usage = m->config->max_disk_usage,
                 },
                 .captures = calloc(n + 1, sizeof(DiskGuardCapture)),
+                .files = calloc(n + 1, sizeof(DiskGuardFile *)),
                 .owners = calloc(n + 1, sizeof(Capture *)),
         };
-        if (!s->captures || !s->owners)
+        if (!s->captures || !s->files || !s->owners)
                 return -ENOMEM;
 
         for (Capture *c = m->captures; c; c = c->next) {
@@ -441,6 +444,7 @@ static int disk_guard_snapshot(Manager *m, const struct statvfs *sv, DiskGuardSn
 
                 if (!files)
                         return -ENOMEM;
+                s->files[s->input.n_captures] = files;
                 s->owners[s->input.n_captures++] = c;
                 *k = (DiskGuardCapture) {
                         .files = files,
@@ -452,20 +456,30 @@ static int disk_guard_snapshot(Manager *m, const struct statvfs *sv, DiskGuardSn
                 };
                 for (size_t i = 0; i < c->files.n; i++) {
                         const CaptureFile *f = &c->files.files[i];
-                        _cleanup_(freep) char *path = capture_file_path(c, f->name);
 
                         files[i] = (DiskGuardFile) {
                                 .name = f->name,
                                 .size = f->size,
                                 .completed_at = f->completed_at,
                                 .busy = f->busy > 0,
-                                /* Out of memory: deleted last, as if pending. */
-                                .pending_upload = !path || manager_file_is_pending_upload(m, path),
                         };
                 }
         }
         s->input.captures = s->captures;
         return 0;
+}
+
+/* Pending uploads only change which files go first, never whether any
+ * must: they are looked up once the limits are known to be exceeded. */
+static void disk_guard_snapshot_add_uploads(Manager *m, DiskGuardSnapshot *s) {
+        for (size_t k = 0; k < s->input.n_captures; k++)
+                for (size_t i = 0; i < s->captures[k].n_files; i++) {
+                        DiskGuardFile *f = &s->files[k][i];
+                        _cleanup_(freep) char *path = capture_file_path(s->owners[k], f->name);
+
+                        /* Out of memory: deleted last, as if pending. */
+                        f->pending_upload = !path || manager_file_is_pending_upload(m, path);
+                }
 }
 
 static void report_low_space(Manager *m, uint64_t free_bytes, uint64_t needed, bool low) {
@@ -517,6 +531,14 @@ bool disk_guard_check(Manager *m) {
         if (disk_guard_snapshot(m, &sv, &s) < 0 || disk_guard_plan(&s.input, &plan) < 0) {
                 log_oom();
                 return true;
+        }
+        if (plan.n_victims > 0) {
+                disk_guard_plan_done(&plan);
+                disk_guard_snapshot_add_uploads(m, &s);
+                if (disk_guard_plan(&s.input, &plan) < 0) {
+                        log_oom();
+                        return true;
+                }
         }
 
         low = plan.low;

@@ -145,6 +145,15 @@ static void test_pending_uploads_and_busy(void) {
         g_assert_false(p.low);
         disk_guard_plan_done(&p);
 
+        /* The manager looks pending uploads up only when something must go:
+         * they change the order, never how many go. */
+        a[0].pending_upload = b[0].pending_upload = false;
+        g_assert_cmpint(disk_guard_plan(&in, &p), ==, 0);
+        g_assert_cmpuint(p.n_victims, ==, 3);
+        assert_victim(&p, 0, &in, "a1", false);
+        disk_guard_plan_done(&p);
+        a[0].pending_upload = b[0].pending_upload = true;
+
         /* More than all of them free: everything but the busy file goes, and the limits still fail. */
         in.min_free_space = (SpaceLimit) { 50 * MB };
         g_assert_cmpint(disk_guard_plan(&in, &p), ==, 0);
