@@ -53,6 +53,44 @@ bool tcpdump_user_exists(const char *user) {
         return geteuid() != 0 || isempty(user) || getpwnam(user);
 }
 
+int space_limit_parse(const char *text, SpaceLimit *ret) {
+        static const struct { char suffix; unsigned shift; } units[] = {
+                { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 },
+        };
+        unsigned long long v;
+        char *end = NULL;
+
+        if (text[0] < '0' || text[0] > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(text, &end, 10);
+        if (errno != 0)
+                return -EINVAL;
+
+        if (strcmp(end, "%") == 0) {
+                if (v > 100)
+                        return -ERANGE;
+                *ret = (SpaceLimit) { .value = v, .percent = true };
+                return 0;
+        }
+        if (end[0] == '\0') {
+                *ret = (SpaceLimit) { .value = v };
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if ((end[0] == units[i].suffix || end[0] == units[i].suffix + 32) && end[1] == '\0') {
+                        if (v > (UINT64_MAX >> units[i].shift))
+                                return -ERANGE;
+                        *ret = (SpaceLimit) { .value = (uint64_t) v << units[i].shift };
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+uint64_t space_limit_resolve(const SpaceLimit *l, uint64_t filesystem_size) {
+        return l->percent ? filesystem_size / 100 * l->value : l->value;
+}
+
 static int parse_absolute_path(const ConfigLocation *where, const char *key, const char *value, char **field) {
         if (value[0] != '/') {
                 config_log_bad_line(where, "%s= must be an absolute path, ignoring: %s", key, value);

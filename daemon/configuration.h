@@ -3,8 +3,17 @@
 
 #include "capture-options.h"
 #include "capture-settings.h"
-#include "disk-guard.h"
 #include "macro.h"
+
+/* MinFreeSpace= / MaxDiskUsage=: bytes (K, M, G, T suffixes, base 1024) or
+ * a percentage of the file system holding CaptureDirectory. */
+typedef struct SpaceLimit {
+        uint64_t value;          /* bytes, or percent */
+        bool percent;
+} SpaceLimit;
+
+int space_limit_parse(const char *text, SpaceLimit *ret);
+uint64_t space_limit_resolve(const SpaceLimit *l, uint64_t filesystem_size);
 
 /* captured.conf and its drop-ins (SPEC §5). Nothing is required: a missing
  * file means built-in defaults; a bad line is logged with file and line and

@@ -1,53 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/statvfs.h>
 
 #include "disk-guard.h"
-#include "log.h"
-#include "manager.h"
-
-#define DISK_GUARD_INTERVAL_USEC (5ULL * 1000000ULL)
-
-int space_limit_parse(const char *text, SpaceLimit *ret) {
-        static const struct { char suffix; unsigned shift; } units[] = {
-                { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 },
-        };
-        unsigned long long v;
-        char *end = NULL;
-
-        if (text[0] < '0' || text[0] > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(text, &end, 10);
-        if (errno != 0)
-                return -EINVAL;
-
-        if (strcmp(end, "%") == 0) {
-                if (v > 100)
-                        return -ERANGE;
-                *ret = (SpaceLimit) { .value = v, .percent = true };
-                return 0;
-        }
-        if (end[0] == '\0') {
-                *ret = (SpaceLimit) { .value = v };
-                return 0;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if ((end[0] == units[i].suffix || end[0] == units[i].suffix + 32) && end[1] == '\0') {
-                        if (v > (UINT64_MAX >> units[i].shift))
-                                return -ERANGE;
-                        *ret = (SpaceLimit) { .value = (uint64_t) v << units[i].shift };
-                        return 0;
-                }
-        return -EINVAL;
-}
-
-uint64_t space_limit_resolve(const SpaceLimit *l, uint64_t filesystem_size) {
-        return l->percent ? filesystem_size / 100 * l->value : l->value;
-}
+#include "macro.h"
 
 typedef struct DiskState {
         uint64_t free, usage, headroom;
@@ -60,137 +16,103 @@ static bool over_limits(const DiskState *d) {
         return d->max_usage > 0 && d->usage + d->headroom > d->max_usage;
 }
 
-/* The oldest finished file of all captures; with allow_pending also those
- * still waiting for an upload. */
-static Capture *find_oldest(Manager *m, bool allow_pending, size_t *ret_index) {
-        Capture *best = NULL;
-        size_t best_index = 0;
+static bool deletable(const DiskGuardFile *f, bool allow_pending) {
+        return !f->busy && (allow_pending || !f->pending_upload);
+}
 
-        for (Capture *c = m->captures; c; c = c->next)
-                for (size_t i = 0; i < c->files.n; i++) {
-                        const CaptureFile *f = &c->files.files[i];
-                        _cleanup_(freep) char *path = NULL;
+/* The oldest file not yet chosen, of all captures; with allow_pending also
+ * those still waiting for an upload. Ties go to the earlier capture. */
+static bool find_oldest(const DiskGuardInput *in, const bool *const *chosen, bool allow_pending,
+                        size_t *ret_capture, size_t *ret_file) {
+        const DiskGuardFile *best = NULL;
 
-                        if (f->busy > 0)
+        for (size_t c = 0; c < in->n_captures; c++)
+                for (size_t i = 0; i < in->captures[c].n_files; i++) {
+                        const DiskGuardFile *f = &in->captures[c].files[i];
+
+                        if (chosen[c][i] || !deletable(f, allow_pending))
                                 continue;
-                        if (best && best->files.files[best_index].completed_at <= f->completed_at)
-                                break;   /* files are oldest first */
-                        if (!allow_pending) {
-                                if (!(path = capture_file_path(c, f->name)))
-                                        continue;
-                                if (manager_file_is_pending_upload(m, path))
-                                        continue;
+                        if (!best || f->completed_at < best->completed_at) {
+                                best = f;
+                                *ret_capture = c;
+                                *ret_file = i;
                         }
-                        best = c;
-                        best_index = i;
-                        break;
+                        break;   /* files are oldest first */
                 }
-
-        *ret_index = best_index;
         return best;
 }
 
-static void report_low_space(Manager *m, const DiskState *d, bool low) {
-        for (Capture *c = m->captures; c; c = c->next) {
-                if (low == c->disk_low_reported || !capture_is_active(c))
-                        continue;
-                c->disk_low_reported = low;
-                if (low) {
-                        log_error("%s: disk space low under %s: %" PRIu64 " bytes free, %" PRIu64
-                                  " needed, and no finished file left to delete.",
-                                  c->interface, m->config->capture_directory, d->free, d->min_free + d->headroom);
-                        capture_set_last_error(c, "Disk space low: %" PRIu64 " bytes free, %" PRIu64
-                                               " needed; nothing left to delete", d->free, d->min_free + d->headroom);
-                } else {
-                        log_capture(LOG_INFO, 0, c->interface, "%s: disk space is sufficient again.", c->interface);
-                        /* While tcpdump runs, low disk space is the only error it can have. */
-                        if (c->state == CAPTURE_RUNNING)
-                                capture_clear_last_error(c);
-                }
-        }
+static void free_chosen(bool **chosen, size_t n) {
+        for (size_t c = 0; chosen && c < n; c++)
+                free(chosen[c]);
+        free(chosen);
 }
 
-bool disk_guard_check(Manager *m) {
-        struct statvfs sv;
-        uint64_t fs_size;
-        DiskState d = {};
-        bool low, deleted = false;
+int disk_guard_plan(const DiskGuardInput *in, DiskGuardPlan *ret) {
+        _cleanup_(freep) DiskGuardVictim *victims = NULL;
+        bool **chosen;
+        size_t n_victims = 0, n_files = 0;
+        DiskState d = {
+                .free = in->free,
+                .min_free = space_limit_resolve(&in->min_free_space, in->filesystem_size),
+                .max_usage = space_limit_resolve(&in->max_disk_usage, in->filesystem_size),
+        };
 
-        if (statvfs(m->config->capture_directory, &sv) < 0)
-                return true;   /* nothing known: nothing to hold back */
+        chosen = calloc(in->n_captures + 1, sizeof(bool *));
+        if (!chosen)
+                return -ENOMEM;
+        for (size_t c = 0; c < in->n_captures; c++) {
+                const DiskGuardCapture *k = &in->captures[c];
 
-        fs_size = (uint64_t) sv.f_blocks * sv.f_frsize;
-        d.free = (uint64_t) sv.f_bavail * sv.f_frsize;
-        d.min_free = space_limit_resolve(&m->config->min_free_space, fs_size);
-        d.max_usage = space_limit_resolve(&m->config->max_disk_usage, fs_size);
+                chosen[c] = calloc(k->n_files + 1, sizeof(bool));
+                if (!chosen[c]) {
+                        free_chosen(chosen, in->n_captures);
+                        return -ENOMEM;
+                }
+                n_files += k->n_files;
+                for (size_t i = 0; i < k->n_files; i++)
+                        d.usage += k->files[i].size;
+                d.usage += k->live_size;
+                if (k->reserve && k->live_size < k->file_size)
+                        d.headroom += k->file_size - k->live_size;
+        }
 
-        for (Capture *c = m->captures; c; c = c->next) {
-                uint64_t live = capture_files_live_size(c);
-                uint64_t limit = (uint64_t) c->options.file_size * 1000000ULL;
-
-                d.usage += file_index_total_size(&c->files) + live;
-                /* A capture restarting after a full disk needs room for its new file. */
-                if ((c->pid > 0 || c->waiting_for_room) && live < limit)
-                        d.headroom += limit - live;
+        victims = calloc(n_files + 1, sizeof(DiskGuardVictim));
+        if (!victims) {
+                free_chosen(chosen, in->n_captures);
+                return -ENOMEM;
         }
 
         while (over_limits(&d)) {
-                bool pending = false;
-                size_t i;
-                Capture *c = find_oldest(m, false, &i);
+                DiskGuardVictim v = {};
                 uint64_t size;
 
-                if (!c) {
-                        c = find_oldest(m, true, &i);
-                        pending = true;
+                if (!find_oldest(in, (const bool *const *) chosen, false, &v.capture, &v.file)) {
+                        if (!find_oldest(in, (const bool *const *) chosen, true, &v.capture, &v.file))
+                                break;
+                        v.pending_upload = true;
                 }
-                if (!c)
-                        break;
+                chosen[v.capture][v.file] = true;
+                victims[n_victims++] = v;
 
-                size = c->files.files[i].size;
-                if (pending) {
-                        c->uploads_dropped++;
-                        log_capture_event(LOG_WARNING, MESSAGE_UPLOAD_DROPPED, c->interface,
-                                          "%s: the disk guard deletes %s before its upload.", c->interface,
-                                          c->files.files[i].name);
-                        capture_emit_changed(c, "UploadsDropped", NULL);
-                }
-                if (capture_files_delete(c, i, MESSAGE_FILE_DELETED_DISK_GUARD,
-                                         "disk guard: MinFreeSpace/MaxDiskUsage") < 0)
-                        break;
+                size = in->captures[v.capture].files[v.file].size;
                 d.free += size;
                 d.usage = d.usage > size ? d.usage - size : 0;
-                deleted = true;
         }
+        free_chosen(chosen, in->n_captures);
 
-        low = over_limits(&d);
-        report_low_space(m, &d, low);
-        /* Short of space, tcpdump may have hit a full disk: fresh counters
-         * show whether its file still grows (capture.c). */
-        if (low || deleted)
-                for (Capture *c = m->captures; c; c = c->next)
-                        capture_request_statistics(c);
-        return !low;
-}
-
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-
-        m->disk_guard_timer = sd_event_source_disable_unref(m->disk_guard_timer);
-        disk_guard_check(m);
-        disk_guard_schedule(m);
+        *ret = (DiskGuardPlan) {
+                .victims = TAKE_PTR(victims),
+                .n_victims = n_victims,
+                .low = over_limits(&d),
+                .free = d.free,
+                .needed = d.min_free + d.headroom,
+        };
         return 0;
 }
 
-void disk_guard_schedule(Manager *m) {
-        bool any_active = false;
-
-        for (Capture *c = m->captures; c && !any_active; c = c->next)
-                any_active = c->pid > 0;
-
-        if (!any_active || m->disk_guard_timer)
-                return;
-
-        (void) sd_event_add_time_relative(m->event, &m->disk_guard_timer, CLOCK_MONOTONIC,
-                                          DISK_GUARD_INTERVAL_USEC, DISK_GUARD_INTERVAL_USEC / 10, on_timer, m);
+void disk_guard_plan_done(DiskGuardPlan *p) {
+        free(p->victims);
+        p->victims = NULL;
+        p->n_victims = 0;
 }

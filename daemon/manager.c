@@ -2,10 +2,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -15,7 +17,9 @@
 #include "disk-guard.h"
 #include "manager.h"
 #include "names.h"
+#include "reload-plan.h"
 #include "strv.h"
+#include "time-util.h"
 
 /* Hooks running at once, all captures together. */
 #define POST_ROTATE_MAX_CONCURRENT 4
@@ -394,18 +398,201 @@ int manager_reupload_file(Manager *m, Capture *c, const char *path, const char *
         return queued;
 }
 
+/* ---- The disk guard: disk-guard.c decides, the manager deletes ------------------------------ */
+
+#define DISK_GUARD_INTERVAL_USEC (5 * USEC_PER_SEC)
+
+/* What the planner looks at: every capture's files and figures, borrowed
+ * from the captures (names included) until the plan is carried out. */
+typedef struct DiskGuardSnapshot {
+        DiskGuardInput input;
+        DiskGuardCapture *captures;
+        DiskGuardFile **files;    /* the captures' files, owned here */
+        Capture **owners;
+} DiskGuardSnapshot;
+
+static void disk_guard_snapshot_done(DiskGuardSnapshot *s) {
+        for (size_t k = 0; s->files && k < s->input.n_captures; k++)
+                free(s->files[k]);
+        free(s->files);
+        free(s->captures);
+        free(s->owners);
+}
+
+static int disk_guard_snapshot(Manager *m, const struct statvfs *sv, DiskGuardSnapshot *s) {
+        size_t n = 0;
+
+        for (Capture *c = m->captures; c; c = c->next)
+                n++;
+        *s = (DiskGuardSnapshot) {
+                .input = {
+                        .filesystem_size = (uint64_t) sv->f_blocks * sv->f_frsize,
+                        .free = (uint64_t) sv->f_bavail * sv->f_frsize,
+                        .min_free_space = m->config->min_free_space,
+                        .max_disk_usage = m->config->max_disk_usage,
+                },
+                .captures = calloc(n + 1, sizeof(DiskGuardCapture)),
+                .files = calloc(n + 1, sizeof(DiskGuardFile *)),
+                .owners = calloc(n + 1, sizeof(Capture *)),
+        };
+        if (!s->captures || !s->files || !s->owners)
+                return -ENOMEM;
+
+        for (Capture *c = m->captures; c; c = c->next) {
+                DiskGuardCapture *k = &s->captures[s->input.n_captures];
+                DiskGuardFile *files = calloc(c->files.n + 1, sizeof(DiskGuardFile));
+
+                if (!files)
+                        return -ENOMEM;
+                s->files[s->input.n_captures] = files;
+                s->owners[s->input.n_captures++] = c;
+                *k = (DiskGuardCapture) {
+                        .files = files,
+                        .n_files = c->files.n,
+                        .live_size = capture_files_live_size(c),
+                        .file_size = (uint64_t) c->options.file_size * 1000000ULL,
+                        /* A capture restarting after a full disk needs room for its new file. */
+                        .reserve = c->pid > 0 || c->waiting_for_room,
+                };
+                for (size_t i = 0; i < c->files.n; i++) {
+                        const CaptureFile *f = &c->files.files[i];
+
+                        files[i] = (DiskGuardFile) {
+                                .name = f->name,
+                                .size = f->size,
+                                .completed_at = f->completed_at,
+                                .busy = f->busy > 0,
+                        };
+                }
+        }
+        s->input.captures = s->captures;
+        return 0;
+}
+
+/* Pending uploads only change which files go first, never whether any
+ * must: they are looked up once the limits are known to be exceeded. */
+static void disk_guard_snapshot_add_uploads(Manager *m, DiskGuardSnapshot *s) {
+        for (size_t k = 0; k < s->input.n_captures; k++)
+                for (size_t i = 0; i < s->captures[k].n_files; i++) {
+                        DiskGuardFile *f = &s->files[k][i];
+                        _cleanup_(freep) char *path = capture_file_path(s->owners[k], f->name);
+
+                        /* Out of memory: deleted last, as if pending. */
+                        f->pending_upload = !path || manager_file_is_pending_upload(m, path);
+                }
+}
+
+static void report_low_space(Manager *m, uint64_t free_bytes, uint64_t needed, bool low) {
+        for (Capture *c = m->captures; c; c = c->next) {
+                if (low == c->disk_low_reported || !capture_is_active(c))
+                        continue;
+                c->disk_low_reported = low;
+                if (low) {
+                        log_error("%s: disk space low under %s: %" PRIu64 " bytes free, %" PRIu64
+                                  " needed, and no finished file left to delete.",
+                                  c->interface, m->config->capture_directory, free_bytes, needed);
+                        capture_set_last_error(c, "Disk space low: %" PRIu64 " bytes free, %" PRIu64
+                                               " needed; nothing left to delete", free_bytes, needed);
+                } else {
+                        log_capture(LOG_INFO, 0, c->interface, "%s: disk space is sufficient again.", c->interface);
+                        /* While tcpdump runs, low disk space is the only error it can have. */
+                        if (c->state == CAPTURE_RUNNING)
+                                capture_clear_last_error(c);
+                }
+        }
+}
+
+/* Deletes one file the plan chose; the file's name finds it again, since
+ * deleting moves the others in their index. */
+static int disk_guard_delete(Capture *c, const DiskGuardFile *victim, bool pending_upload) {
+        CaptureFile *f = file_index_find(&c->files, victim->name);
+
+        if (!f)
+                return -ENOENT;
+        if (pending_upload) {
+                c->uploads_dropped++;
+                log_capture_event(LOG_WARNING, MESSAGE_UPLOAD_DROPPED, c->interface,
+                                  "%s: the disk guard deletes %s before its upload.", c->interface, f->name);
+                capture_emit_changed(c, "UploadsDropped", NULL);
+        }
+        return capture_files_delete(c, f - c->files.files, MESSAGE_FILE_DELETED_DISK_GUARD,
+                                    "disk guard: MinFreeSpace/MaxDiskUsage");
+}
+
+bool disk_guard_check(Manager *m) {
+        _cleanup_(disk_guard_snapshot_done) DiskGuardSnapshot s = {};
+        _cleanup_(disk_guard_plan_done) DiskGuardPlan plan = {};
+        struct statvfs sv;
+        uint64_t free_bytes;
+        bool low;
+
+        if (statvfs(m->config->capture_directory, &sv) < 0)
+                return true;   /* nothing known: nothing to hold back */
+        if (disk_guard_snapshot(m, &sv, &s) < 0 || disk_guard_plan(&s.input, &plan) < 0) {
+                log_oom();
+                return true;
+        }
+        if (plan.n_victims > 0) {
+                disk_guard_plan_done(&plan);
+                disk_guard_snapshot_add_uploads(m, &s);
+                if (disk_guard_plan(&s.input, &plan) < 0) {
+                        log_oom();
+                        return true;
+                }
+        }
+
+        low = plan.low;
+        free_bytes = s.input.free;
+        for (size_t i = 0; i < plan.n_victims; i++) {
+                const DiskGuardVictim *v = &plan.victims[i];
+                const DiskGuardFile *f = &s.captures[v->capture].files[v->file];
+
+                if (disk_guard_delete(s.owners[v->capture], f, v->pending_upload) < 0) {
+                        low = true;   /* still over the limits: that is why it was chosen */
+                        break;
+                }
+                free_bytes += f->size;
+        }
+
+        report_low_space(m, free_bytes, plan.needed, low);
+        /* Short of space, tcpdump may have hit a full disk: fresh counters
+         * show whether its file still grows (capture.c). */
+        if (low || plan.n_victims > 0)
+                for (Capture *c = m->captures; c; c = c->next)
+                        capture_request_statistics(c);
+        return !low;
+}
+
+static int on_disk_guard_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        m->disk_guard_timer = sd_event_source_disable_unref(m->disk_guard_timer);
+        disk_guard_check(m);
+        disk_guard_schedule(m);
+        return 0;
+}
+
+void disk_guard_schedule(Manager *m) {
+        bool any_active = false;
+
+        for (Capture *c = m->captures; c && !any_active; c = c->next)
+                any_active = c->pid > 0;
+
+        if (!any_active || m->disk_guard_timer)
+                return;
+
+        (void) sd_event_add_time_relative(m->event, &m->disk_guard_timer, CLOCK_MONOTONIC,
+                                          DISK_GUARD_INTERVAL_USEC, DISK_GUARD_INTERVAL_USEC / 10,
+                                          on_disk_guard_timer, m);
+}
+
 static int capture_start_enabled(Manager *m, const char *interface) {
         _cleanup_(capture_options_done) CaptureOptions o = {};
         Capture *c;
         int r;
 
+        /* reload_plan_capture() said RELOAD_START: it is idle, and no user stopped it. */
         c = manager_find_capture(m, interface);
-        if (c && capture_is_active(c))
-                return 0;
-        /* A user stopped it, maybe before a restart of the daemon: not now. */
-        if (stopped_since_boot(m, interface))
-                return 0;
-
         capture_options_init_default(&o);
         r = manager_base_options(m, interface, &o);
         if (r < 0)
@@ -584,16 +771,28 @@ static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
         closedir(d);
 }
 
+/* What reload_plan_capture() decides from: c may be NULL (no capture on
+ * that interface yet), o NULL (the options are not looked at). */
+static ReloadFacts reload_facts(Manager *m, const char *interface, const Capture *c, const CaptureOptions *o) {
+        return (ReloadFacts) {
+                .active = c && capture_is_active(c),
+                .options_changed = c && o && !capture_options_equal(&c->options, o),
+                .enabled = manager_is_enabled(m, interface),
+                .stopped_by_request = c && c->stopped_by_request,
+                .stopped_since_boot = stopped_since_boot(m, interface),
+        };
+}
+
 /* At daemon start and at every reload: each enabled capture that does not
  * run is started (it waits if its interface is absent), except one that an
- * operator stopped since it last started, which a reload must not undo. */
+ * operator stopped, which a reload must not undo (reload-plan.h). */
 void manager_start_enabled(Manager *m) {
         _cleanup_(strv_freep) char **enabled = enabled_interfaces(m);
 
         for (size_t i = 0; enabled && enabled[i]; i++) {
-                Capture *c = manager_find_capture(m, enabled[i]);
+                ReloadFacts f = reload_facts(m, enabled[i], manager_find_capture(m, enabled[i]), NULL);
 
-                if (!c || !c->stopped_by_request)
+                if (reload_plan_capture(&f) & RELOAD_START)
                         (void) capture_start_enabled(m, enabled[i]);
         }
 }
@@ -650,16 +849,22 @@ int manager_reload(Manager *m) {
 
         for (Capture *c = m->captures; c; c = c->next) {
                 _cleanup_(capture_options_done) CaptureOptions o = {};
+                ReloadFacts f;
 
                 capture_options_init_default(&o);
                 r = manager_effective_options(m, c->interface, &c->overrides, c->override_mask, &o);
                 if (r < 0)
                         return r;
-                if (capture_update_options(c, &o) == 0)
+                f = reload_facts(m, c->interface, c, &o);
+                /* capture_update_options() restarts an active capture: RELOAD_RESTART. */
+                if (reload_plan_capture(&f) & RELOAD_TAKE_OPTIONS)
+                        (void) capture_update_options(c, &o);
+                else
                         log_capture(LOG_DEBUG, 0, c->interface, "%s: options unchanged.", c->interface);
-                capture_set_enabled(c, manager_is_enabled(m, c->interface));
+                capture_set_enabled(c, f.enabled);
         }
 
+        /* RELOAD_START, once every capture has its new options. */
         manager_start_enabled(m);
         (void) sd_bus_emit_properties_changed(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE,
                                               "CaptureDirectory", NULL);

@@ -6,7 +6,6 @@
 #include "config.h"
 #include "config-file.h"
 #include "configuration.h"
-#include "disk-guard.h"
 #include "strv.h"
 #include "test-dir.h"
 
