@@ -38,6 +38,26 @@ def mount_tmpfs(path, mode="0755", size=None):
     run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", path])
 
 
+def mount_tmpfs_keeping(base, keep, mode="0755"):
+    """A tmpfs over base; each path of keep that lies under base (the source
+    or build tree of a checkout in /tmp or /var/tmp, a scratch directory) is
+    bound back at its own path. The holders live on /run/dbus, a tmpfs of the
+    test's by then."""
+    tops = sorted({os.path.join(base, os.path.relpath(p, base).split(os.sep)[0]) for p in keep
+                   if p and os.path.abspath(p).startswith(base + os.sep)})
+    held = []
+    for top in tops:
+        holder = tempfile.mkdtemp(prefix="keep-", dir="/run/dbus")
+        run(["mount", "--rbind", top, holder])
+        held.append((top, holder))
+    mount_tmpfs(base, mode)
+    for top, holder in held:
+        os.mkdir(top, 0o755)
+        run(["mount", "--rbind", holder, top])
+        run(["umount", "--lazy", holder])
+        os.rmdir(holder)
+
+
 def enter(marker, tools, who):
     """Skips (exit 77) without root or without tools; otherwise re-executes
     the calling script inside fresh namespaces (returns only once inside,

@@ -29,6 +29,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import testbed  # noqa: E402  tests/testbed.py (harness put it on the path)
 import test_polkit  # noqa: E402  real polkitd, users and rules
 import test_upload  # noqa: E402  the fake CloudShark target
 from harness import wait_for  # noqa: E402
@@ -135,22 +136,10 @@ def private_directory(base, keep):
     session dbus-daemon, which put their sockets in /tmp, and as root it
     takes HOME from passwd (~/.cache). What the test needs from base (the
     harness's scratch directory, the source and build trees when they are
-    there) is bound back at its own path. Undone by undo_private_directory()
-    before the harness's teardown, which needs the host's /tmp."""
-    tops = sorted({os.path.join(base, os.path.relpath(p, base).split(os.sep)[0]) for p in keep
-                   if p and os.path.abspath(p).startswith(base + os.sep)})
-    held = []
-    for top in tops:
-        holder = tempfile.mkdtemp(prefix="keep-", dir="/run/dbus")  # a tmpfs of the harness's
-        harness.run(["mount", "--rbind", top, holder])
-        held.append((top, holder))
-    mode = "1777" if base == "/tmp" else "0700"
-    harness.run(["mount", "-t", "tmpfs", "-o", f"mode={mode},nosuid,nodev", "tmpfs", base])
-    for top, holder in held:
-        os.mkdir(top, 0o755)
-        harness.run(["mount", "--rbind", holder, top])
-        harness.run(["umount", "--lazy", holder])
-        os.rmdir(holder)
+    there) is bound back at its own path (testbed.mount_tmpfs_keeping()).
+    Undone by undo_private_directory() before the harness's teardown, which
+    needs the host's /tmp."""
+    testbed.mount_tmpfs_keeping(base, keep, "1777" if base == "/tmp" else "0700")
 
 
 def undo_private_directory(base):

@@ -40,7 +40,8 @@ def setup_namespace():
     # No system bus here: try-it must start its own.
     if os.path.isdir("/run/dbus"):
         testbed.mount_tmpfs("/run/dbus")
-    testbed.mount_tmpfs("/var/tmp", "1777")
+    # A checkout under /var/tmp (a CI clone) stays visible.
+    testbed.mount_tmpfs_keeping("/var/tmp", [SOURCE_ROOT, BUILD_ROOT], "1777")
     os.makedirs(DEMO, exist_ok=True)   # the mount point; try-it makes it anyway
     testbed.mount_tmpfs(DEMO)
 

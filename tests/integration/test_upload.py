@@ -174,7 +174,10 @@ class UploadTest(UploadTestCase):
         signals = self.upload_finished(path)
         self.assertEqual([(s[3], s[4]) for s in signals],
                          [(False, "HTTP 500 from server"), (False, "HTTP 500 from server"), (True, url)])
-        self.assertEqual([e["status"] for e in self.upload_requests()], [500, 500, 200])
+        # The server logs a request once it has answered it: the daemon may
+        # have the answer first.
+        wait_for(lambda: [e["status"] for e in self.upload_requests()] == [500, 500, 200], 10,
+                 "the server's log of the three attempts")
 
     def test_failed_attempts_are_explained(self):
         # A truncated answer, no answer, an answer that is not JSON: each a
