@@ -98,14 +98,14 @@ bool capture_file_name_is_live(const char *name, const char *interface) {
 }
 
 static int format_finished_name(const char *interface, uint64_t usec, char **ret) {
-        time_t seconds = (time_t) (usec / 1000000ULL);
+        time_t seconds = (time_t) (usec / USEC_PER_SEC);
         char stamp[32];
         struct tm tm;
 
         if (!gmtime_r(&seconds, &tm) || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) == 0)
                 return -EINVAL;
         return asprintf(ret, FINISHED_PREFIX "%s-%s.%06lluZ" FINISHED_SUFFIX, interface, stamp,
-                        (unsigned long long) (usec % 1000000ULL)) < 0 ? -ENOMEM : 0;
+                        (unsigned long long) (usec % USEC_PER_SEC)) < 0 ? -ENOMEM : 0;
 }
 
 /* When tcpdump created the file: its birth time where the file system
@@ -114,7 +114,7 @@ static uint64_t file_birth_usec(int fd) {
         struct statx stx;
 
         if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME))
-                return (uint64_t) stx.stx_btime.tv_sec * 1000000ULL + stx.stx_btime.tv_nsec / 1000;
+                return (uint64_t) stx.stx_btime.tv_sec * USEC_PER_SEC + stx.stx_btime.tv_nsec / NSEC_PER_USEC;
         return now_usec(CLOCK_REALTIME);
 }
 
@@ -447,7 +447,7 @@ static int scan_directory(Capture *c) {
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                         continue;
                 if (file_index_add(&c->files, de->d_name, (uint64_t) st.st_size,
-                                   (uint64_t) st.st_mtim.tv_sec * 1000000ULL + st.st_mtim.tv_nsec / 1000) < 0) {
+                                   timespec_to_usec(&st.st_mtim)) < 0) {
                         closedir(d);
                         return -ENOMEM;
                 }

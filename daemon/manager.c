@@ -16,12 +16,13 @@
 #include "manager.h"
 #include "names.h"
 #include "strv.h"
+#include "time-util.h"
 
 /* Hooks running at once, all captures together. */
 #define POST_ROTATE_MAX_CONCURRENT 4
 /* At shutdown, how long the last files' hooks may take (the unit's
  * TimeoutStopSec= is 30 s). */
-#define EXIT_HOOK_TIMEOUT_USEC (20ULL * 1000000ULL)
+#define EXIT_HOOK_TIMEOUT_USEC (20 * USEC_PER_SEC)
 
 int manager_new(Manager **ret, const char *config_dir, const char *state_dir, const char *runtime_dir,
                 Guardian *guardian) {

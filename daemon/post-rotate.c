@@ -13,8 +13,9 @@
 #include "log.h"
 #include "post-rotate.h"
 #include "strv.h"
+#include "time-util.h"
 
-#define HOOK_TIMEOUT_USEC (15ULL * 60ULL * 1000000ULL)
+#define HOOK_TIMEOUT_USEC (15 * USEC_PER_MINUTE)
 
 typedef struct Job {
         PostRotate *owner;
