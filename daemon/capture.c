@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "bus-errors.h"
 #include "captured-bus.h"
 #include "capture.h"
@@ -828,17 +829,6 @@ static int arm_timer(Capture *c, uint64_t usec) {
                                           usec, 0, on_timer, c);
 }
 
-static uint64_t backoff_usec(unsigned failures) {
-        uint64_t usec = BACKOFF_MIN_USEC;
-
-        for (unsigned i = 1; i < failures && usec < BACKOFF_MAX_USEC; i++)
-                usec *= 2;
-        if (usec > BACKOFF_MAX_USEC)
-                usec = BACKOFF_MAX_USEC;
-        /* Jitter, so that captures failing together do not retry together. */
-        return usec + (uint64_t) (random() % (long) (usec / 4 + 1));
-}
-
 static void send_term(Capture *c) {
         if (c->pid <= 0)
                 return;
@@ -1090,7 +1080,7 @@ static void schedule_restart(Capture *c) {
         }
 
         set_state(c, CAPTURE_RESTARTING);
-        (void) arm_timer(c, backoff_usec(c->failures_in_row));
+        (void) arm_timer(c, jitter_usec(backoff_usec(BACKOFF_MIN_USEC, BACKOFF_MAX_USEC, c->failures_in_row), 0, 25));
 }
 
 static void handle_unexpected_exit(Capture *c) {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "cloudshark.h"
 #include "curl-event.h"
 #include "log.h"
@@ -335,15 +336,7 @@ static void queue_wake_at(UploadQueue *q, uint64_t usec) {
 }
 
 static uint64_t retry_delay(const UploadQueue *q, unsigned attempts) {
-        uint64_t delay = q->retry_base_usec;
-
-        for (unsigned i = 1; i < attempts && delay < q->retry_max_usec; i++)
-                delay *= 2;
-        if (delay > q->retry_max_usec)
-                delay = q->retry_max_usec;
-
-        /* ±25 %, so that many files failing together do not retry together. */
-        return delay / 1000 * (750 + arc4random_uniform(501));
+        return jitter_usec(backoff_usec(q->retry_base_usec, q->retry_max_usec, attempts), 25, 25);
 }
 
 /* The only place an entry's state changes. After an event that ends an
