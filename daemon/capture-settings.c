@@ -10,6 +10,7 @@
 
 #include "capture-settings.h"
 #include "config-file.h"
+#include "fileio.h"
 #include "log.h"
 #include "names.h"
 
@@ -162,49 +163,35 @@ int capture_settings_load_directory(const char *dir, CaptureSettings ***ret) {
 }
 
 int capture_settings_save(const char *dir, const CaptureSettings *s) {
-        _cleanup_(freep) char *path = NULL, *temp = NULL;
+        _cleanup_(freep) char *path = NULL, *text = NULL;
         _cleanup_(fclosep) FILE *f = NULL;
-        int fd;
+        size_t size = 0;
 
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return -errno;
-        if (asprintf(&path, "%s/%s.conf", dir, s->interface) < 0 ||
-            asprintf(&temp, "%s/.%s.conf.XXXXXX", dir, s->interface) < 0)
+        if (asprintf(&path, "%s/%s.conf", dir, s->interface) < 0)
                 return -ENOMEM;
 
-        fd = mkostemp(temp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        f = fdopen(fd, "w");
-        if (!f) {
-                close(fd);
-                unlink(temp);
-                return -errno;
-        }
-        (void) fchmod(fd, 0644);
-
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
         fprintf(f, "# Written by captured. Do not edit.\n[Capture]\n");
         if (s->enabled >= 0)
                 fprintf(f, "Enabled=%s\n", s->enabled ? "yes" : "no");
         for (size_t i = 0; i < capture_option_table_size; i++) {
                 const OptionSpec *spec = &capture_option_table[i];
-                _cleanup_(freep) char *text = NULL;
+                _cleanup_(freep) char *value = NULL;
                 OptionValue v;
 
                 if (!(s->mask & option_mask_of(spec)))
                         continue;
                 v = capture_options_get(&s->options, spec);
-                if (option_value_format(&v, &text) < 0) {
-                        unlink(temp);
+                if (option_value_format(&v, &value) < 0)
                         return -ENOMEM;
-                }
-                fprintf(f, "%s=%s\n", spec->key, text);
+                fprintf(f, "%s=%s\n", spec->key, value);
         }
+        if (fflush(f) != 0 || ferror(f))
+                return -ENOMEM;
 
-        if (fflush(f) != 0 || fsync(fileno(f)) < 0 || rename(temp, path) < 0) {
-                int r = -errno;
-                unlink(temp);
-                return r;
-        }
-        return 0;
+        return write_file_atomic(path, text, size, 0644);
 }

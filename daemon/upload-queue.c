@@ -12,6 +12,7 @@
 #include "backoff.h"
 #include "cloudshark.h"
 #include "curl-event.h"
+#include "fileio.h"
 #include "log.h"
 #include "capture-options.h"
 #include "strv.h"
@@ -241,53 +242,10 @@ static json_object *entry_to_json(const UploadEntry *e) {
         return o;
 }
 
-static int write_all(int fd, const char *data, size_t size) {
-        while (size > 0) {
-                ssize_t n = write(fd, data, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                data += n;
-                size -= n;
-        }
-        return 0;
-}
-
 static int write_state_file(const char *dir, const char *path, const char *text) {
-        _cleanup_(freep) char *temp = NULL;
-        _cleanup_(closep) int fd = -EBADF, dir_fd = -EBADF;
-        int r;
-
-        if (asprintf(&temp, "%s.XXXXXX", path) < 0)
-                return -ENOMEM;
-
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
-
-        fd = mkostemp(temp, O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-
-        r = fchmod(fd, 0600) < 0 ? negative_errno() : 0;
-        if (r >= 0)
-                r = write_all(fd, text, strlen(text));
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && rename(temp, path) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void) unlink(temp);
-                return r;
-        }
-
-        /* Make the rename itself durable. */
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd >= 0)
-                (void) fsync(dir_fd);
-        return 0;
+        return write_file_atomic(path, text, strlen(text), 0600);
 }
 
 static int queue_save(UploadQueue *q) {
