@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "capture-files.h"
 #include "capture.h"
 #include "log.h"
@@ -34,19 +35,16 @@ void file_index_done(FileIndex *x) {
 }
 
 int file_index_add(FileIndex *x, const char *name, uint64_t size, uint64_t completed_at) {
-        CaptureFile *grown;
         size_t at = x->n;
         char *copy;
 
         copy = strdup(name);
         if (!copy)
                 return -ENOMEM;
-        grown = realloc(x->files, (x->n + 1) * sizeof(CaptureFile));
-        if (!grown) {
+        if (ARRAY_GROW(x->files, NULL, x->n + 1) < 0) {
                 free(copy);
                 return -ENOMEM;
         }
-        x->files = grown;
 
         /* Almost always the newest: search from the end. */
         while (at > 0 && strcmp(x->files[at - 1].name, name) > 0)
@@ -509,15 +507,12 @@ static char **files_open_by(pid_t pid) {
         while ((de = readdir(d))) {
                 char target[PATH_MAX];
                 ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                char **grown;
 
                 if (k <= 0)
                         continue;
                 target[k] = 0;
-                grown = realloc(paths, (n + 2) * sizeof(char *));
-                if (!grown)
+                if (ARRAY_GROW(paths, NULL, n + 2) < 0)
                         break;
-                paths = grown;
                 if (!(paths[n] = strdup(target)))
                         break;
                 paths[++n] = NULL;

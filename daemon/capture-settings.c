@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "capture-settings.h"
 #include "config-file.h"
 #include "fileio.h"
@@ -116,7 +117,6 @@ int capture_settings_load_directory(const char *dir, CaptureSettings ***ret) {
         while ((de = readdir(d))) {
                 _cleanup_(freep) char *interface = NULL, *path = NULL;
                 _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
-                CaptureSettings **grown;
 
                 if (strlen(de->d_name) <= 5 || strcmp(de->d_name + strlen(de->d_name) - 5, ".conf") != 0)
                         continue;
@@ -141,12 +141,10 @@ int capture_settings_load_directory(const char *dir, CaptureSettings ***ret) {
                         continue;
                 }
 
-                grown = realloc(v, (n + 2) * sizeof(CaptureSettings *));
-                if (!grown) {
+                if (ARRAY_GROW(v, NULL, n + 2) < 0) {
                         r = -ENOMEM;
                         break;
                 }
-                v = grown;
                 v[n++] = TAKE_PTR(s);
                 v[n] = NULL;
         }

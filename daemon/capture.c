@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "backoff.h"
 #include "bus-errors.h"
 #include "captured-bus.h"
@@ -290,7 +291,7 @@ void capture_clear_last_error(Capture *c) {
 }
 
 int capture_note_upload_result(Capture *c, const char *target, bool success, const char *detail) {
-        UploadError *e = NULL, *grown;
+        UploadError *e = NULL;
         char *error;
 
         for (size_t i = 0; i < c->n_upload_errors && !e; i++)
@@ -312,13 +313,11 @@ int capture_note_upload_result(Capture *c, const char *target, bool success, con
         if (!e) {
                 char *name = strdup(target);
 
-                grown = name ? realloc(c->upload_errors, (c->n_upload_errors + 1) * sizeof(UploadError)) : NULL;
-                if (!grown) {
+                if (!name || ARRAY_GROW(c->upload_errors, NULL, c->n_upload_errors + 1) < 0) {
                         free(name);
                         free(error);
                         return -ENOMEM;
                 }
-                c->upload_errors = grown;
                 e = &c->upload_errors[c->n_upload_errors++];
                 *e = (UploadError) { .target = name };
         }
@@ -391,12 +390,8 @@ static void set_state(Capture *c, CaptureState state) {
 /* ---- Pending method replies ---------------------------------------------------- */
 
 int capture_add_pending_reply(Capture *c, sd_bus_message *message, ReplyKind kind, CaptureState until) {
-        PendingReply *grown;
-
-        grown = realloc(c->replies, (c->n_replies + 1) * sizeof(PendingReply));
-        if (!grown)
+        if (ARRAY_GROW(c->replies, NULL, c->n_replies + 1) < 0)
                 return -ENOMEM;
-        c->replies = grown;
         c->replies[c->n_replies++] = (PendingReply) {
                 .message = sd_bus_message_ref(message),
                 .kind = kind,

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "array.h"
 #include "curl-event.h"
 #include "log.h"
 
@@ -289,21 +290,18 @@ void curl_event_remove(CurlEvent *ce, CURL *easy) {
 static size_t on_response_data(char *data, size_t size, size_t nmemb, void *userdata) {
         CurlResponse *response = userdata;
         size_t n = size * nmemb;
-        char *p;
 
         if (n > response->max_size - response->size) {
                 response->too_large = true;
                 return 0;
         }
 
-        p = realloc(response->data, response->size + n + 1);
-        if (!p)
+        if (ARRAY_GROW(response->data, NULL, response->size + n + 1) < 0)
                 return 0;
 
-        memcpy(p + response->size, data, n);
+        memcpy(response->data + response->size, data, n);
         response->size += n;
-        p[response->size] = '\0';
-        response->data = p;
+        response->data[response->size] = '\0';
         return n;
 }
 

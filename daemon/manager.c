@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "bus-errors.h"
 #include "captured-bus.h"
 #include "log.h"
@@ -311,7 +312,6 @@ int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
                             const CaptureOptions *o, OptionMask mask) {
         _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
         _cleanup_(freep) char *dir = persisted_directory(m);
-        CaptureSettings **grown;
         size_t n = 0;
         int r;
 
@@ -345,10 +345,8 @@ int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
                         m->persisted[n] = TAKE_PTR(s);
                         return 0;
                 }
-        grown = realloc(m->persisted, (n + 2) * sizeof(CaptureSettings *));
-        if (!grown)
+        if (ARRAY_GROW(m->persisted, NULL, n + 2) < 0)
                 return -ENOMEM;
-        m->persisted = grown;
         m->persisted[n] = TAKE_PTR(s);
         m->persisted[n + 1] = NULL;
         return 0;
@@ -444,16 +442,13 @@ static char **enabled_interfaces(Manager *m) {
 
                 for (size_t i = 0; list && list[i] && v; i++) {
                         const char *interface = list[i]->interface;
-                        char **grown;
 
                         if (!manager_is_enabled(m, interface) || strv_contains(v, interface))
                                 continue;
-                        grown = realloc(v, (n + 2) * sizeof(char *));
-                        if (!grown || !(grown[n] = strdup(interface))) {
-                                strv_free(grown ?: v);
+                        if (ARRAY_GROW(v, NULL, n + 2) < 0 || !(v[n] = strdup(interface))) {
+                                strv_free(v);
                                 return NULL;
                         }
-                        v = grown;
                         v[++n] = NULL;
                 }
         }
