@@ -429,7 +429,7 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
 }
 
 static int scan_directory(Capture *c) {
-        DIR *d;
+        _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
 
         d = opendir(c->directory);
@@ -445,12 +445,9 @@ static int scan_directory(Capture *c) {
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                         continue;
                 if (file_index_add(&c->files, de->d_name, (uint64_t) st.st_size,
-                                   timespec_to_usec(&st.st_mtim)) < 0) {
-                        closedir(d);
+                                   timespec_to_usec(&st.st_mtim)) < 0)
                         return -ENOMEM;
-                }
         }
-        closedir(d);
         return 0;
 }
 
@@ -495,7 +492,7 @@ static char **files_open_by(pid_t pid) {
         char **paths = NULL, fd_dir[64];
         size_t n = 0;
         struct dirent *de;
-        DIR *d;
+        _cleanup_(closedirp) DIR *d = NULL;
 
         if (pid <= 0)
                 return calloc(1, sizeof(char *));
@@ -517,7 +514,6 @@ static char **files_open_by(pid_t pid) {
                         break;
                 paths[++n] = NULL;
         }
-        closedir(d);
         return paths ?: calloc(1, sizeof(char *));
 }
 

@@ -103,7 +103,7 @@ int capture_settings_load_directory(const char *dir, CaptureSettings ***ret) {
         CaptureSettings **v = NULL;
         size_t n = 0;
         struct dirent *de;
-        DIR *d;
+        _cleanup_(closedirp) DIR *d = NULL;
         int r = 0;
 
         d = opendir(dir);
@@ -148,7 +148,6 @@ int capture_settings_load_directory(const char *dir, CaptureSettings ***ret) {
                 v[n++] = TAKE_PTR(s);
                 v[n] = NULL;
         }
-        closedir(d);
 
         if (r < 0) {
                 capture_settings_vector_free(v);

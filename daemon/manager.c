@@ -544,8 +544,8 @@ void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user) {
  * counted by the disk guard) and maybe what a crash left behind. Each gets
  * a stopped capture object, and its leftovers are finished now. */
 static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
+        _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        DIR *d;
 
         d = opendir(m->config->capture_directory);
         if (!d)
@@ -577,7 +577,6 @@ static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
                 log_capture(LOG_DEBUG, 0, c->interface, "%s: %zu finished file(s) from earlier runs.",
                             c->interface, c->files.n);
         }
-        closedir(d);
 }
 
 /* At daemon start and at every reload: each enabled capture that does not
