@@ -595,51 +595,23 @@ static void handle_stderr_line(Capture *c, const char *line) {
         }
 }
 
+static void on_stderr_line(const char *line, void *userdata) {
+        if (line[0] != '\0')
+                handle_stderr_line(userdata, line);
+}
+
+/* Reads what tcpdump printed; at its exit also a last line without a
+ * newline, and then stops listening. */
 static void drain_stderr(Capture *c, bool at_exit) {
-        for (;;) {
-                size_t space = sizeof(c->stderr_buffer) - 1 - c->stderr_length;
-                ssize_t n;
-                char *start, *newline;
+        int r = 0;
 
-                if (space == 0) {
-                        /* A line longer than the buffer: take it as it is. */
-                        c->stderr_buffer[c->stderr_length] = 0;
-                        handle_stderr_line(c, c->stderr_buffer);
-                        c->stderr_length = 0;
-                        continue;
-                }
-
-                n = c->stderr_source ? read(sd_event_source_get_io_fd(c->stderr_source),
-                                            c->stderr_buffer + c->stderr_length, space) : 0;
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n > 0)
-                        c->stderr_length += (size_t) n;
-
-                c->stderr_buffer[c->stderr_length] = 0;
-                start = c->stderr_buffer;
-                while ((newline = strchr(start, '\n'))) {
-                        *newline = 0;
-                        if (newline > start)
-                                handle_stderr_line(c, start);
-                        start = newline + 1;
-                }
-                c->stderr_length -= (size_t) (start - c->stderr_buffer);
-                memmove(c->stderr_buffer, start, c->stderr_length);
-
-                if (n <= 0) {
-                        if (n == 0 || at_exit) {
-                                if (at_exit && c->stderr_length > 0) {
-                                        c->stderr_buffer[c->stderr_length] = 0;
-                                        handle_stderr_line(c, c->stderr_buffer);
-                                        c->stderr_length = 0;
-                                }
-                                if (n == 0 || at_exit)
-                                        c->stderr_source = sd_event_source_disable_unref(c->stderr_source);
-                        }
-                        return;
-                }
-        }
+        if (c->stderr_source)
+                r = line_reader_drain(&c->stderr_reader, sd_event_source_get_io_fd(c->stderr_source),
+                                      on_stderr_line, c);
+        if (at_exit)
+                line_reader_flush(&c->stderr_reader, on_stderr_line, c);
+        if (r <= 0 || at_exit)
+                c->stderr_source = sd_event_source_disable_unref(c->stderr_source);
 }
 
 static int on_stderr(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -791,7 +763,7 @@ static int spawn(Capture *c) {
         c->spawned_monotonic = now_usec(CLOCK_MONOTONIC);
         c->last_stderr_line = mfree_str(c->last_stderr_line);
         set_statistics(c, &(TcpdumpStatistics) {});
-        c->stderr_length = 0;
+        line_reader_reset(&c->stderr_reader);
 
         r = sd_event_add_child(c->manager->event, &c->child_source, pid, WEXITED, on_child_exit, c);
         if (r < 0) {

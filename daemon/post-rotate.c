@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "line-reader.h"
 #include "log.h"
 #include "post-rotate.h"
 #include "strv.h"
@@ -27,8 +28,7 @@ typedef struct Job {
         char *failure;           /* how the last failing command failed */
         pid_t pid;
         sd_event_source *child_source, *output_source, *timeout_source;
-        char output[1024];
-        size_t output_length;
+        LineReader output;
 } Job;
 
 struct PostRotate {
@@ -91,36 +91,17 @@ static void unlink_job(Job **list, Job *j) {
                 }
 }
 
-static void log_output(Job *j, bool flush) {
-        char *start = j->output, *newline;
+static void log_output_line(const char *line, void *userdata) {
+        Job *j = userdata;
 
-        j->output[j->output_length] = 0;
-        while ((newline = strchr(start, '\n'))) {
-                *newline = 0;
-                log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface,
-                            j->commands[j->command_index][0], start);
-                start = newline + 1;
-        }
-        j->output_length -= (size_t) (start - j->output);
-        memmove(j->output, start, j->output_length);
-
-        if ((flush || j->output_length == sizeof(j->output) - 1) && j->output_length > 0) {
-                j->output[j->output_length] = 0;
-                log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface,
-                            j->commands[j->command_index][0], j->output);
-                j->output_length = 0;
-        }
+        log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface,
+                    j->commands[j->command_index][0], line);
 }
 
 static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Job *j = userdata;
-        ssize_t n;
 
-        n = read(fd, j->output + j->output_length, sizeof(j->output) - 1 - j->output_length);
-        if (n > 0) {
-                j->output_length += (size_t) n;
-                log_output(j, false);
-        } else if (n == 0 || errno != EAGAIN)
+        if (line_reader_drain(&j->output, fd, log_output_line, j) <= 0)
                 j->output_source = sd_event_source_disable_unref(j->output_source);
         return 0;
 }
@@ -144,9 +125,9 @@ static int on_hook_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 
         /* Whatever it still printed. */
         if (j->output_source)
-                while (j->output_source)
-                        on_output(j->output_source, sd_event_source_get_io_fd(j->output_source), EPOLLIN, j);
-        log_output(j, true);
+                (void) line_reader_drain(&j->output, sd_event_source_get_io_fd(j->output_source), log_output_line, j);
+        line_reader_flush(&j->output, log_output_line, j);
+        j->output_source = sd_event_source_disable_unref(j->output_source);
 
         if (si->si_code != CLD_EXITED || si->si_status != 0) {
                 free(j->failure);
