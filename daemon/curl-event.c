@@ -6,6 +6,7 @@
 
 #include "array.h"
 #include "curl-event.h"
+#include "list.h"
 #include "log.h"
 
 /* One socket curl asked us to watch; curl keeps a pointer to it
@@ -14,14 +15,14 @@
 typedef struct CurlSocket {
         CurlEvent *ce;
         sd_event_source *source;
-        struct CurlSocket *prev, *next;
+        LIST_FIELDS(struct CurlSocket);
 } CurlSocket;
 
 typedef struct CurlTransfer {
         CURL *easy;
         CurlDoneCallback callback;
         void *userdata;
-        struct CurlTransfer *prev, *next;
+        LIST_FIELDS(struct CurlTransfer);
 } CurlTransfer;
 
 struct CurlEvent {
@@ -37,12 +38,7 @@ static void curl_transfer_free(CurlEvent *ce, CurlTransfer *t) {
         (void) curl_multi_remove_handle(ce->multi, t->easy);
         (void) curl_easy_setopt(t->easy, CURLOPT_PRIVATE, NULL);
 
-        if (t->prev)
-                t->prev->next = t->next;
-        else
-                ce->transfers = t->next;
-        if (t->next)
-                t->next->prev = t->prev;
+        LIST_REMOVE(ce->transfers, t);
         free(t);
 }
 
@@ -50,13 +46,7 @@ static CurlSocket *curl_socket_free(CurlSocket *s) {
         if (!s)
                 return NULL;
 
-        if (s->prev)
-                s->prev->next = s->next;
-        else
-                s->ce->sockets = s->next;
-        if (s->next)
-                s->next->prev = s->prev;
-
+        LIST_REMOVE(s->ce->sockets, s);
         sd_event_source_disable_unref(s->source);
         free(s);
         return NULL;
@@ -160,10 +150,7 @@ static int on_socket_change(CURL *easy, curl_socket_t fd, int what, void *userp,
         }
         (void) sd_event_source_set_description(s->source, "curl-socket");
 
-        s->next = ce->sockets;
-        if (s->next)
-                s->next->prev = s;
-        ce->sockets = s;
+        LIST_PREPEND(ce->sockets, s);
 
         (void) curl_multi_assign(ce->multi, fd, s);
         return 0;
@@ -269,10 +256,7 @@ int curl_event_add(CurlEvent *ce, CURL *easy, CurlDoneCallback callback, void *u
                 return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
         }
 
-        transfer->next = ce->transfers;
-        if (transfer->next)
-                transfer->next->prev = transfer;
-        ce->transfers = transfer;
+        LIST_PREPEND(ce->transfers, transfer);
         return 0;
 }
 

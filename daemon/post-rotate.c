@@ -11,6 +11,7 @@
 
 #include "child.h"
 #include "line-reader.h"
+#include "list.h"
 #include "log.h"
 #include "post-rotate.h"
 #include "strv.h"
@@ -20,7 +21,7 @@
 
 typedef struct Job {
         PostRotate *owner;
-        struct Job *next;
+        LIST_FIELDS(struct Job);
         char ***commands;
         size_t command_index;
         char *interface;
@@ -34,7 +35,7 @@ typedef struct Job {
 struct PostRotate {
         sd_event *event;
         unsigned max_concurrent, running;
-        Job *queue, *active;     /* singly linked */
+        Job *queue, *active;
         PostRotateDone done;
         void *userdata;
 };
@@ -72,23 +73,13 @@ int post_rotate_new(PostRotate **ret, sd_event *event, unsigned max_concurrent,
 PostRotate *post_rotate_free(PostRotate *p) {
         if (!p)
                 return NULL;
-        for (Job *lists[] = { p->queue, p->active }, **l = lists; l < lists + 2; l++)
-                while (*l) {
-                        Job *j = *l;
-                        *l = j->next;
-                        job_free(j);
-                }
+        for (Job *j; (j = LIST_POP(p->queue));)
+                job_free(j);
+        for (Job *j; (j = LIST_POP(p->active));)
+                job_free(j);
         sd_event_unref(p->event);
         free(p);
         return NULL;
-}
-
-static void unlink_job(Job **list, Job *j) {
-        for (; *list; list = &(*list)->next)
-                if (*list == j) {
-                        *list = j->next;
-                        return;
-                }
 }
 
 static void log_output_line(const char *line, void *userdata) {
@@ -112,7 +103,7 @@ static int run_command(Job *j);
 static void job_finished(Job *j) {
         PostRotate *p = j->owner;
 
-        unlink_job(&p->active, j);
+        LIST_REMOVE(p->active, j);
         p->running--;
         if (p->done)
                 p->done(p->userdata, j->interface, j->path, j->failure);
@@ -231,11 +222,9 @@ static int run_command(Job *j) {
 
 static void start_next_jobs(PostRotate *p) {
         while (p->queue && p->running < p->max_concurrent) {
-                Job *j = p->queue;
+                Job *j = LIST_POP(p->queue);
 
-                p->queue = j->next;
-                j->next = p->active;
-                p->active = j;
+                LIST_PREPEND(p->active, j);
                 p->running++;
 
                 if (run_command(j) < 0)
@@ -244,7 +233,7 @@ static void start_next_jobs(PostRotate *p) {
 }
 
 int post_rotate_queue(PostRotate *p, char ***commands, const char *interface, const char *path) {
-        Job *j, **tail;
+        Job *j;
 
         if (!commands || !commands[0])
                 return 0;
@@ -261,9 +250,7 @@ int post_rotate_queue(PostRotate *p, char ***commands, const char *interface, co
                 return -ENOMEM;
         }
 
-        for (tail = &p->queue; *tail; tail = &(*tail)->next)
-                ;
-        *tail = j;
+        LIST_APPEND(p->queue, j);
         start_next_jobs(p);
         return 1;
 }
@@ -275,7 +262,8 @@ bool post_rotate_is_idle(const PostRotate *p) {
 unsigned post_rotate_pending(const PostRotate *p) {
         unsigned n = 0;
 
-        for (const Job *j = p ? p->queue : NULL; j; j = j->next)
-                n++;
+        if (p)
+                LIST_FOREACH(j, p->queue)
+                        n++;
         return n + (p ? p->running : 0);
 }

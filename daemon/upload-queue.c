@@ -13,6 +13,7 @@
 #include "cloudshark.h"
 #include "curl-event.h"
 #include "fileio.h"
+#include "list.h"
 #include "log.h"
 #include "capture-options.h"
 #include "strv.h"
@@ -80,7 +81,7 @@ static UploadState upload_state_next(UploadState state, UploadEvent event, bool 
 
 typedef struct UploadEntry {
         UploadQueue *queue;
-        struct UploadEntry *prev, *next;
+        LIST_FIELDS(struct UploadEntry);
 
         char *path;
         char *interface;
@@ -97,7 +98,7 @@ typedef struct UploadEntry {
 
 /* Since the daemon started, per interface. */
 typedef struct UploadCounters {
-        struct UploadCounters *next;
+        LIST_FIELDS(struct UploadCounters);
         char *interface;
         uint64_t succeeded;
         uint64_t failed;
@@ -162,23 +163,14 @@ static int entry_new(UploadEntry **ret, const char *path, const char *interface,
 
 static void queue_append(UploadQueue *q, UploadEntry *e) {
         e->queue = q;
-        e->prev = q->last_entry;
-        if (q->last_entry)
-                q->last_entry->next = e;
-        else
-                q->entries = e;
+        LIST_INSERT_AFTER(q->entries, q->last_entry, e);
         q->last_entry = e;
 }
 
 static void queue_remove(UploadQueue *q, UploadEntry *e) {
-        if (e->prev)
-                e->prev->next = e->next;
-        else
-                q->entries = e->next;
-        if (e->next)
-                e->next->prev = e->prev;
-        else
+        if (q->last_entry == e)
                 q->last_entry = e->prev;
+        LIST_REMOVE(q->entries, e);
         entry_free(e);
 }
 
@@ -216,8 +208,7 @@ static UploadCounters *queue_counters(UploadQueue *q, const char *interface) {
                 free(c);
                 return NULL;
         }
-        c->next = q->counters;
-        q->counters = c;
+        LIST_PREPEND(q->counters, c);
         return c;
 }
 
@@ -594,16 +585,9 @@ UploadQueue *upload_queue_free(UploadQueue *q) {
                 return NULL;
 
         /* Transfers end with their entries, before the multi handle goes. */
-        while (q->entries) {
-                UploadEntry *e = q->entries;
-
-                q->entries = e->next;
+        for (UploadEntry *e; (e = LIST_POP(q->entries));)
                 entry_free(e);
-        }
-        while (q->counters) {
-                UploadCounters *c = q->counters;
-
-                q->counters = c->next;
+        for (UploadCounters *c; (c = LIST_POP(q->counters));) {
                 free(c->interface);
                 free(c);
         }
