@@ -603,14 +603,15 @@ static void on_stderr_line(const char *line, void *userdata) {
 /* Reads what tcpdump printed; at its exit also a last line without a
  * newline, and then stops listening. */
 static void drain_stderr(Capture *c, bool at_exit) {
-        int r = 0;
+        int r;
 
-        if (c->stderr_source)
-                r = line_reader_drain(&c->stderr_reader, sd_event_source_get_io_fd(c->stderr_source),
-                                      on_stderr_line, c);
+        do
+                r = c->stderr_source ? line_reader_read(&c->stderr_reader, sd_event_source_get_io_fd(c->stderr_source),
+                                                        on_stderr_line, c) : 0;
+        while (r > 0);
         if (at_exit)
                 line_reader_flush(&c->stderr_reader, on_stderr_line, c);
-        if (r <= 0 || at_exit)
+        if (r == 0 || at_exit)
                 c->stderr_source = sd_event_source_disable_unref(c->stderr_source);
 }
 

@@ -5,17 +5,21 @@
 
 #include "line-reader.h"
 
+/* Takes the first line out of the buffer before handing it on, so that a
+ * handler may read into the same reader again (tcpdump's statistics
+ * answer is waited for from inside a line's handler). */
 static void split_lines(LineReader *r, LineHandler handler, void *userdata) {
-        char *start = r->buffer, *newline;
+        char line[LINE_READER_MAX], *newline;
 
-        r->buffer[r->length] = 0;
-        while ((newline = memchr(start, '\n', r->length - (size_t) (start - r->buffer)))) {
-                *newline = 0;
-                handler(start, userdata);
-                start = newline + 1;
+        while ((newline = memchr(r->buffer, '\n', r->length))) {
+                size_t n = (size_t) (newline - r->buffer);
+
+                memcpy(line, r->buffer, n);
+                line[n] = 0;
+                r->length -= n + 1;
+                memmove(r->buffer, newline + 1, r->length);
+                handler(line, userdata);
         }
-        r->length -= (size_t) (start - r->buffer);
-        memmove(r->buffer, start, r->length);
 
         /* A line longer than the buffer: take it as it is. */
         if (r->length == sizeof(r->buffer) - 1)
@@ -36,26 +40,28 @@ void line_reader_feed(LineReader *r, const char *data, size_t size, LineHandler 
         }
 }
 
-int line_reader_drain(LineReader *r, int fd, LineHandler handler, void *userdata) {
-        for (;;) {
-                ssize_t n = read(fd, r->buffer + r->length, sizeof(r->buffer) - 1 - r->length);
+int line_reader_read(LineReader *r, int fd, LineHandler handler, void *userdata) {
+        ssize_t n;
 
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return errno == EAGAIN ? 1 : -errno;
-                }
-                if (n == 0)
-                        return 0;
-                r->length += (size_t) n;
-                split_lines(r, handler, userdata);
-        }
+        do
+                n = read(fd, r->buffer + r->length, sizeof(r->buffer) - 1 - r->length);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return 0;
+        r->length += (size_t) n;
+        split_lines(r, handler, userdata);
+        return 1;
 }
 
 void line_reader_flush(LineReader *r, LineHandler handler, void *userdata) {
+        char line[LINE_READER_MAX];
+
         if (r->length == 0)
                 return;
-        r->buffer[r->length] = 0;
+        memcpy(line, r->buffer, r->length);
+        line[r->length] = 0;
         r->length = 0;
-        handler(r->buffer, userdata);
+        handler(line, userdata);
 }

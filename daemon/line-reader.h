@@ -24,9 +24,11 @@ static inline void line_reader_reset(LineReader *r) {
 /* Hands each complete line in data to handler, and keeps the rest. */
 void line_reader_feed(LineReader *r, const char *data, size_t size, LineHandler handler, void *userdata);
 
-/* Reads fd until it would block, handing each complete line to handler.
- * Returns 1 if more may come, 0 at end of file, or a negative errno. */
-int line_reader_drain(LineReader *r, int fd, LineHandler handler, void *userdata);
+/* Reads from fd once, handing each complete line to handler. Returns 1 if
+ * it read something, 0 at end of file, or a negative errno (-EAGAIN: there
+ * is nothing to read now). A handler may drop fd: callers that read until
+ * -EAGAIN check that fd is still theirs before reading again. */
+int line_reader_read(LineReader *r, int fd, LineHandler handler, void *userdata);
 
 /* Hands on what is left, a last line without a newline, if any. */
 void line_reader_flush(LineReader *r, LineHandler handler, void *userdata);

@@ -92,7 +92,9 @@ static void log_output_line(const char *line, void *userdata) {
 static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Job *j = userdata;
 
-        if (line_reader_drain(&j->output, fd, log_output_line, j) <= 0)
+        int r = line_reader_read(&j->output, fd, log_output_line, j);
+
+        if (r == 0 || (r < 0 && r != -EAGAIN))
                 j->output_source = sd_event_source_disable_unref(j->output_source);
         return 0;
 }
@@ -115,8 +117,9 @@ static int on_hook_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         Job *j = userdata;
 
         /* Whatever it still printed. */
-        if (j->output_source)
-                (void) line_reader_drain(&j->output, sd_event_source_get_io_fd(j->output_source), log_output_line, j);
+        while (j->output_source &&
+               line_reader_read(&j->output, sd_event_source_get_io_fd(j->output_source), log_output_line, j) > 0)
+                ;
         line_reader_flush(&j->output, log_output_line, j);
         j->output_source = sd_event_source_disable_unref(j->output_source);
 

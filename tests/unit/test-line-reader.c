@@ -53,33 +53,61 @@ static void test_feed_long_line_in_pieces(void) {
         g_assert_cmpstr(g_ptr_array_index(got, 2), ==, "short");
 }
 
+typedef struct Nested {
+        LineReader reader;
+        GPtrArray *got;
+} Nested;
+
+/* Like capture.c's statistics wait: a line's handler reads into the same
+ * reader again. */
+static void collect_and_feed(const char *line, void *userdata) {
+        Nested *n = userdata;
+
+        g_ptr_array_add(n->got, g_strdup(line));
+        if (g_str_equal(line, "first"))
+                line_reader_feed(&n->reader, "nested\n", 7, collect_and_feed, n);
+}
+
+static void test_handler_may_read_again(void) {
+        g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func(g_free);
+        Nested n = { .got = got };
+
+        line_reader_feed(&n.reader, "first\nsecond\nthird\n", 19, collect_and_feed, &n);
+        /* Each line once, in order: what the handler read comes after what was there. */
+        assert_lines(got, (const char *const[]) { "first", "second", "third", "nested", NULL });
+        g_assert_cmpuint(n.reader.length, ==, 0);
+}
+
 /* From a non-blocking pipe, as the daemon reads its children. */
-static void test_drain_pipe(void) {
+static void test_read_pipe(void) {
         g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func(g_free);
         LineReader r = {};
         int fds[2];
 
         g_assert_cmpint(pipe2(fds, O_NONBLOCK | O_CLOEXEC), ==, 0);
         g_assert_cmpint(write(fds[1], "a\nb", 3), ==, 3);
-        g_assert_cmpint(line_reader_drain(&r, fds[0], collect, got), ==, 1);   /* would block: more may come */
+        g_assert_cmpint(line_reader_read(&r, fds[0], collect, got), ==, 1);
         assert_lines(got, (const char *const[]) { "a", NULL });
+        g_assert_cmpint(line_reader_read(&r, fds[0], collect, got), ==, -EAGAIN);
 
         g_assert_cmpint(write(fds[1], "c\nd", 3), ==, 3);
         close(fds[1]);
-        g_assert_cmpint(line_reader_drain(&r, fds[0], collect, got), ==, 0);   /* end of file */
+        g_assert_cmpint(line_reader_read(&r, fds[0], collect, got), ==, 1);
         assert_lines(got, (const char *const[]) { "a", "bc", NULL });
+        g_assert_cmpint(line_reader_read(&r, fds[0], collect, got), ==, 0);   /* end of file */
         line_reader_flush(&r, collect, got);
         assert_lines(got, (const char *const[]) { "a", "bc", "d", NULL });
 
         /* A read error is returned as such. */
         close(fds[0]);
-        g_assert_cmpint(line_reader_drain(&r, fds[0], collect, got), ==, -EBADF);
+        g_assert_cmpint(line_reader_read(&r, fds[0], collect, got), ==, -EBADF);
 }
 
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/line-reader/feed-splits-lines", test_feed_splits_lines);
         g_test_add_func("/line-reader/long-line-in-pieces", test_feed_long_line_in_pieces);
-        g_test_add_func("/line-reader/drain-pipe", test_drain_pipe);
+        g_test_add_func("/line-reader/handler-may-read-again", test_handler_may_read_again);
+        g_test_add_func("/line-reader/read-pipe", test_read_pipe);
         return g_test_run();
 }
