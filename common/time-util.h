@@ -7,6 +7,7 @@
 #define USEC_PER_SEC  UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
 #define NSEC_PER_USEC UINT64_C(1000)
+#define NSEC_PER_MSEC UINT64_C(1000000)
 #define USEC_PER_MINUTE (UINT64_C(60) * USEC_PER_SEC)
 
 static inline uint64_t timespec_to_usec(const struct timespec *ts) {

@@ -8,6 +8,7 @@
 #include "curl-event.h"
 #include "list.h"
 #include "log.h"
+#include "time-util.h"
 
 /* One socket curl asked us to watch; curl keeps a pointer to it
  * (curl_multi_assign) and we keep them in a list so that nothing leaks
@@ -169,7 +170,7 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp) {
                 return 0;
         }
 
-        usec = (uint64_t) timeout_ms * 1000;
+        usec = (uint64_t) timeout_ms * USEC_PER_MSEC;
         if (!ce->timer) {
                 /* Accuracy 1 µs: curl's timeouts are short and drive the
                  * transfer itself; the 250 ms default slack would slow it. */

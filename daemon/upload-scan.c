@@ -63,7 +63,7 @@ static uint32_t read_u32(const uint8_t *p, bool swapped) {
 
 static void pcap_summary_record(PcapSummary *p) {
         uint64_t seconds = read_u32(p->header, p->swapped), fraction = read_u32(p->header + 4, p->swapped);
-        uint64_t usec = seconds * USEC_PER_SEC + (p->nanoseconds ? fraction / 1000 : fraction);
+        uint64_t usec = seconds * USEC_PER_SEC + (p->nanoseconds ? fraction / NSEC_PER_USEC : fraction);
 
         if (p->packets == 0)
                 p->first_usec = usec;

@@ -45,6 +45,7 @@ static void test_timespec_to_usec(void) {
 
         g_assert_cmpuint(timespec_to_usec(&ts), ==, UINT64_C(1700000000123456));
         g_assert_cmpuint(USEC_PER_MINUTE, ==, 60 * USEC_PER_SEC);
+        g_assert_cmpuint(NSEC_PER_MSEC, ==, USEC_PER_MSEC * NSEC_PER_USEC);
 }
 
 int main(int argc, char **argv) {
