@@ -605,10 +605,12 @@ static void on_stderr_line(const char *line, void *userdata) {
 static void drain_stderr(Capture *c, bool at_exit) {
         int r;
 
-        do
-                r = c->stderr_source ? line_reader_read(&c->stderr_reader, sd_event_source_get_io_fd(c->stderr_source),
-                                                        on_stderr_line, c) : 0;
-        while (r > 0);
+        /* A line's handler may drop the source: look again before each read. */
+        do {
+                int fd = c->stderr_source ? sd_event_source_get_io_fd(c->stderr_source) : -EBADF;
+
+                r = fd >= 0 ? line_reader_read(&c->stderr_reader, fd, on_stderr_line, c) : 0;
+        } while (r > 0);
         if (at_exit)
                 line_reader_flush(&c->stderr_reader, on_stderr_line, c);
         if (r == 0 || at_exit)
