@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +30,11 @@ static inline void closep(int *fd) {
 static inline void fclosep(FILE **f) {
         if (*f)
                 fclose(*f);
+}
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
 }
 
 /* Hands ownership of a pointer or fd to the caller: `*out = TAKE_PTR(p);`. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "strv.h"
 
 size_t strv_length(char *const *v) {
@@ -65,15 +66,12 @@ char ***strvv_copy(char **const *vv) {
 
 int strvv_push(char ****vv, char **v) {
         size_t n = 0;
-        char ***grown;
 
         while (*vv && (*vv)[n])
                 n++;
-        grown = realloc(*vv, (n + 2) * sizeof(char **));
-        if (!grown)
+        if (ARRAY_GROW(*vv, NULL, n + 2) < 0)
                 return -ENOMEM;
-        grown[n] = v;
-        grown[n + 1] = NULL;
-        *vv = grown;
+        (*vv)[n] = v;
+        (*vv)[n + 1] = NULL;
         return 0;
 }

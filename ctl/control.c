@@ -6,6 +6,7 @@
 #include "captured-bus.h"
 #include "capturectl.h"
 #include "macro.h"
+#include "time-util.h"
 #include "polkit-agent.h"
 
 /* The commands that change captures: each is a sequence of Manager calls
@@ -42,7 +43,7 @@ static int append_options(sd_bus_message *m, const Context *c) {
 }
 
 /* captured waits up to 300 s for polkit while a password may be typed. */
-#define INTERACTIVE_CALL_TIMEOUT_USEC (310ULL * 1000000ULL)
+#define INTERACTIVE_CALL_TIMEOUT_USEC (310 * USEC_PER_SEC)
 
 /* Before the first call that may need authorization, so that polkit can ask
  * for a password on our terminal. Not for root, who needs none, nor for a

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "format.h"
 #include "table.h"
 
@@ -75,15 +76,8 @@ int table_set_align(Table *t, size_t column, TableAlign align) {
 int table_add_cell(Table *t, const char *text, const char *color) {
         Cell c = {};
 
-        if (t->n_cells == t->allocated) {
-                size_t n = t->allocated > 0 ? t->allocated * 2 : t->n_columns * 8;
-                Cell *cells = reallocarray(t->cells, n, sizeof(Cell));
-
-                if (!cells)
-                        return -ENOMEM;
-                t->cells = cells;
-                t->allocated = n;
-        }
+        if (ARRAY_GROW(t->cells, &t->allocated, t->n_cells + 1) < 0)
+                return -ENOMEM;
 
         c.text = strdup(strempty(text));
         c.color = color ? strdup(color) : NULL;

@@ -8,10 +8,11 @@
 #include "log.h"
 #include "macro.h"
 #include "polkit.h"
+#include "time-util.h"
 
 /* polkit answers at once unless it has to ask the user for a password. */
-#define POLKIT_TIMEOUT_USEC (20ULL * 1000000ULL)
-#define POLKIT_INTERACTIVE_TIMEOUT_USEC (300ULL * 1000000ULL)
+#define POLKIT_TIMEOUT_USEC (20 * USEC_PER_SEC)
+#define POLKIT_INTERACTIVE_TIMEOUT_USEC (300 * USEC_PER_SEC)
 
 DEFINE_POINTER_CLEANUP(Request, request_free);
 

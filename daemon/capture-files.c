@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "capture-files.h"
 #include "capture.h"
 #include "log.h"
@@ -34,19 +35,16 @@ void file_index_done(FileIndex *x) {
 }
 
 int file_index_add(FileIndex *x, const char *name, uint64_t size, uint64_t completed_at) {
-        CaptureFile *grown;
         size_t at = x->n;
         char *copy;
 
         copy = strdup(name);
         if (!copy)
                 return -ENOMEM;
-        grown = realloc(x->files, (x->n + 1) * sizeof(CaptureFile));
-        if (!grown) {
+        if (ARRAY_GROW(x->files, NULL, x->n + 1) < 0) {
                 free(copy);
                 return -ENOMEM;
         }
-        x->files = grown;
 
         /* Almost always the newest: search from the end. */
         while (at > 0 && strcmp(x->files[at - 1].name, name) > 0)
@@ -98,14 +96,14 @@ bool capture_file_name_is_live(const char *name, const char *interface) {
 }
 
 static int format_finished_name(const char *interface, uint64_t usec, char **ret) {
-        time_t seconds = (time_t) (usec / 1000000ULL);
+        time_t seconds = (time_t) (usec / USEC_PER_SEC);
         char stamp[32];
         struct tm tm;
 
         if (!gmtime_r(&seconds, &tm) || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) == 0)
                 return -EINVAL;
         return asprintf(ret, FINISHED_PREFIX "%s-%s.%06lluZ" FINISHED_SUFFIX, interface, stamp,
-                        (unsigned long long) (usec % 1000000ULL)) < 0 ? -ENOMEM : 0;
+                        (unsigned long long) (usec % USEC_PER_SEC)) < 0 ? -ENOMEM : 0;
 }
 
 /* When tcpdump created the file: its birth time where the file system
@@ -114,7 +112,7 @@ static uint64_t file_birth_usec(int fd) {
         struct statx stx;
 
         if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME))
-                return (uint64_t) stx.stx_btime.tv_sec * 1000000ULL + stx.stx_btime.tv_nsec / 1000;
+                return (uint64_t) stx.stx_btime.tv_sec * USEC_PER_SEC + stx.stx_btime.tv_nsec / NSEC_PER_USEC;
         return now_usec(CLOCK_REALTIME);
 }
 
@@ -445,7 +443,7 @@ static int on_directory_event(sd_event_source *s, const struct inotify_event *ev
 }
 
 static int scan_directory(Capture *c) {
-        DIR *d;
+        _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
 
         d = opendir(c->directory);
@@ -461,12 +459,9 @@ static int scan_directory(Capture *c) {
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                         continue;
                 if (file_index_add(&c->files, de->d_name, (uint64_t) st.st_size,
-                                   (uint64_t) st.st_mtim.tv_sec * 1000000ULL + st.st_mtim.tv_nsec / 1000) < 0) {
-                        closedir(d);
+                                   timespec_to_usec(&st.st_mtim)) < 0)
                         return -ENOMEM;
-                }
         }
-        closedir(d);
         return 0;
 }
 
@@ -511,7 +506,7 @@ static char **files_open_by(pid_t pid) {
         char **paths = NULL, fd_dir[64];
         size_t n = 0;
         struct dirent *de;
-        DIR *d;
+        _cleanup_(closedirp) DIR *d = NULL;
 
         if (pid <= 0)
                 return calloc(1, sizeof(char *));
@@ -523,20 +518,16 @@ static char **files_open_by(pid_t pid) {
         while ((de = readdir(d))) {
                 char target[PATH_MAX];
                 ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                char **grown;
 
                 if (k <= 0)
                         continue;
                 target[k] = 0;
-                grown = realloc(paths, (n + 2) * sizeof(char *));
-                if (!grown)
+                if (ARRAY_GROW(paths, NULL, n + 2) < 0)
                         break;
-                paths = grown;
                 if (!(paths[n] = strdup(target)))
                         break;
                 paths[++n] = NULL;
         }
-        closedir(d);
         return paths ?: calloc(1, sizeof(char *));
 }
 

@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "capture-settings.h"
 #include "config-file.h"
+#include "fileio.h"
 #include "log.h"
 #include "names.h"
 
@@ -101,7 +103,7 @@ int capture_settings_load_directory(const char *dir, CaptureSettings ***ret) {
         CaptureSettings **v = NULL;
         size_t n = 0;
         struct dirent *de;
-        DIR *d;
+        _cleanup_(closedirp) DIR *d = NULL;
         int r = 0;
 
         d = opendir(dir);
@@ -115,7 +117,6 @@ int capture_settings_load_directory(const char *dir, CaptureSettings ***ret) {
         while ((de = readdir(d))) {
                 _cleanup_(freep) char *interface = NULL, *path = NULL;
                 _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
-                CaptureSettings **grown;
 
                 if (strlen(de->d_name) <= 5 || strcmp(de->d_name + strlen(de->d_name) - 5, ".conf") != 0)
                         continue;
@@ -140,16 +141,13 @@ int capture_settings_load_directory(const char *dir, CaptureSettings ***ret) {
                         continue;
                 }
 
-                grown = realloc(v, (n + 2) * sizeof(CaptureSettings *));
-                if (!grown) {
+                if (ARRAY_GROW(v, NULL, n + 2) < 0) {
                         r = -ENOMEM;
                         break;
                 }
-                v = grown;
                 v[n++] = TAKE_PTR(s);
                 v[n] = NULL;
         }
-        closedir(d);
 
         if (r < 0) {
                 capture_settings_vector_free(v);
@@ -162,49 +160,35 @@ int capture_settings_load_directory(const char *dir, CaptureSettings ***ret) {
 }
 
 int capture_settings_save(const char *dir, const CaptureSettings *s) {
-        _cleanup_(freep) char *path = NULL, *temp = NULL;
+        _cleanup_(freep) char *path = NULL, *text = NULL;
         _cleanup_(fclosep) FILE *f = NULL;
-        int fd;
+        size_t size = 0;
 
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return -errno;
-        if (asprintf(&path, "%s/%s.conf", dir, s->interface) < 0 ||
-            asprintf(&temp, "%s/.%s.conf.XXXXXX", dir, s->interface) < 0)
+        if (asprintf(&path, "%s/%s.conf", dir, s->interface) < 0)
                 return -ENOMEM;
 
-        fd = mkostemp(temp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        f = fdopen(fd, "w");
-        if (!f) {
-                close(fd);
-                unlink(temp);
-                return -errno;
-        }
-        (void) fchmod(fd, 0644);
-
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
         fprintf(f, "# Written by captured. Do not edit.\n[Capture]\n");
         if (s->enabled >= 0)
                 fprintf(f, "Enabled=%s\n", s->enabled ? "yes" : "no");
         for (size_t i = 0; i < capture_option_table_size; i++) {
                 const OptionSpec *spec = &capture_option_table[i];
-                _cleanup_(freep) char *text = NULL;
+                _cleanup_(freep) char *value = NULL;
                 OptionValue v;
 
                 if (!(s->mask & option_mask_of(spec)))
                         continue;
                 v = capture_options_get(&s->options, spec);
-                if (option_value_format(&v, &text) < 0) {
-                        unlink(temp);
+                if (option_value_format(&v, &value) < 0)
                         return -ENOMEM;
-                }
-                fprintf(f, "%s=%s\n", spec->key, text);
+                fprintf(f, "%s=%s\n", spec->key, value);
         }
+        if (fflush(f) != 0 || ferror(f))
+                return -ENOMEM;
 
-        if (fflush(f) != 0 || fsync(fileno(f)) < 0 || rename(temp, path) < 0) {
-                int r = -errno;
-                unlink(temp);
-                return r;
-        }
-        return 0;
+        return write_file_atomic(path, text, size, 0644);
 }

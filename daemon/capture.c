@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
+#include "backoff.h"
 #include "bus-errors.h"
 #include "captured-bus.h"
 #include "capture.h"
@@ -288,7 +290,7 @@ void capture_clear_last_error(Capture *c) {
 }
 
 int capture_note_upload_result(Capture *c, const char *target, bool success, const char *detail) {
-        UploadError *e = NULL, *grown;
+        UploadError *e = NULL;
         char *error;
 
         for (size_t i = 0; i < c->n_upload_errors && !e; i++)
@@ -310,13 +312,11 @@ int capture_note_upload_result(Capture *c, const char *target, bool success, con
         if (!e) {
                 char *name = strdup(target);
 
-                grown = name ? realloc(c->upload_errors, (c->n_upload_errors + 1) * sizeof(UploadError)) : NULL;
-                if (!grown) {
+                if (!name || ARRAY_GROW(c->upload_errors, NULL, c->n_upload_errors + 1) < 0) {
                         free(name);
                         free(error);
                         return -ENOMEM;
                 }
-                c->upload_errors = grown;
                 e = &c->upload_errors[c->n_upload_errors++];
                 *e = (UploadError) { .target = name };
         }
@@ -389,12 +389,8 @@ static void set_state(Capture *c, CaptureState state) {
 /* ---- Pending method replies ---------------------------------------------------- */
 
 int capture_add_pending_reply(Capture *c, sd_bus_message *message, ReplyKind kind, CaptureState until) {
-        PendingReply *grown;
-
-        grown = realloc(c->replies, (c->n_replies + 1) * sizeof(PendingReply));
-        if (!grown)
+        if (ARRAY_GROW(c->replies, NULL, c->n_replies + 1) < 0)
                 return -ENOMEM;
-        c->replies = grown;
         c->replies[c->n_replies++] = (PendingReply) {
                 .message = sd_bus_message_ref(message),
                 .kind = kind,
@@ -610,51 +606,26 @@ static void handle_stderr_line(Capture *c, const char *line) {
         }
 }
 
+static void on_stderr_line(const char *line, void *userdata) {
+        if (line[0] != '\0')
+                handle_stderr_line(userdata, line);
+}
+
+/* Reads what tcpdump printed; at its exit also a last line without a
+ * newline, and then stops listening. */
 static void drain_stderr(Capture *c, bool at_exit) {
-        for (;;) {
-                size_t space = sizeof(c->stderr_buffer) - 1 - c->stderr_length;
-                ssize_t n;
-                char *start, *newline;
+        int r;
 
-                if (space == 0) {
-                        /* A line longer than the buffer: take it as it is. */
-                        c->stderr_buffer[c->stderr_length] = 0;
-                        handle_stderr_line(c, c->stderr_buffer);
-                        c->stderr_length = 0;
-                        continue;
-                }
+        /* A line's handler may drop the source: look again before each read. */
+        do {
+                int fd = c->stderr_source ? sd_event_source_get_io_fd(c->stderr_source) : -EBADF;
 
-                n = c->stderr_source ? read(sd_event_source_get_io_fd(c->stderr_source),
-                                            c->stderr_buffer + c->stderr_length, space) : 0;
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n > 0)
-                        c->stderr_length += (size_t) n;
-
-                c->stderr_buffer[c->stderr_length] = 0;
-                start = c->stderr_buffer;
-                while ((newline = strchr(start, '\n'))) {
-                        *newline = 0;
-                        if (newline > start)
-                                handle_stderr_line(c, start);
-                        start = newline + 1;
-                }
-                c->stderr_length -= (size_t) (start - c->stderr_buffer);
-                memmove(c->stderr_buffer, start, c->stderr_length);
-
-                if (n <= 0) {
-                        if (n == 0 || at_exit) {
-                                if (at_exit && c->stderr_length > 0) {
-                                        c->stderr_buffer[c->stderr_length] = 0;
-                                        handle_stderr_line(c, c->stderr_buffer);
-                                        c->stderr_length = 0;
-                                }
-                                if (n == 0 || at_exit)
-                                        c->stderr_source = sd_event_source_disable_unref(c->stderr_source);
-                        }
-                        return;
-                }
-        }
+                r = fd >= 0 ? line_reader_read(&c->stderr_reader, fd, on_stderr_line, c) : 0;
+        } while (r > 0);
+        if (at_exit)
+                line_reader_flush(&c->stderr_reader, on_stderr_line, c);
+        if (r == 0 || at_exit)
+                c->stderr_source = sd_event_source_disable_unref(c->stderr_source);
 }
 
 static int on_stderr(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -807,7 +778,7 @@ static int spawn(Capture *c) {
         c->spawned_monotonic = now_usec(CLOCK_MONOTONIC);
         c->last_stderr_line = mfree_str(c->last_stderr_line);
         set_statistics(c, &(TcpdumpStatistics) {});
-        c->stderr_length = 0;
+        line_reader_reset(&c->stderr_reader);
 
         r = sd_event_add_child(c->manager->event, &c->child_source, pid, WEXITED, on_child_exit, c);
         if (r < 0) {
@@ -838,17 +809,6 @@ static int arm_timer(Capture *c, uint64_t usec) {
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         return sd_event_add_time_relative(c->manager->event, &c->timer_source, CLOCK_MONOTONIC,
                                           usec, 0, on_timer, c);
-}
-
-static uint64_t backoff_usec(unsigned failures) {
-        uint64_t usec = BACKOFF_MIN_USEC;
-
-        for (unsigned i = 1; i < failures && usec < BACKOFF_MAX_USEC; i++)
-                usec *= 2;
-        if (usec > BACKOFF_MAX_USEC)
-                usec = BACKOFF_MAX_USEC;
-        /* Jitter, so that captures failing together do not retry together. */
-        return usec + (uint64_t) (random() % (long) (usec / 4 + 1));
 }
 
 static void send_term(Capture *c) {
@@ -1107,7 +1067,7 @@ static void schedule_restart(Capture *c) {
         }
 
         set_state(c, CAPTURE_RESTARTING);
-        (void) arm_timer(c, backoff_usec(c->failures_in_row));
+        (void) arm_timer(c, jitter_usec(backoff_usec(BACKOFF_MIN_USEC, BACKOFF_MAX_USEC, c->failures_in_row), 0, 25));
 }
 
 static void handle_unexpected_exit(Capture *c) {

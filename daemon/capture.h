@@ -8,6 +8,7 @@
 
 #include "capture-files.h"
 #include "capture-options.h"
+#include "line-reader.h"
 #include "tcpdump.h"
 #include "traffic-watch.h"
 
@@ -77,8 +78,7 @@ typedef struct Capture {
         sd_event_source *child_source;
         sd_event_source *stderr_source;
         sd_event_source *timer_source;
-        char stderr_buffer[4096];
-        size_t stderr_length;
+        LineReader stderr_reader;
         char *last_stderr_line;
 
         bool term_sent;           /* stopping: SIGTERM sent (after the drain) */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -15,33 +16,22 @@
 /* Answers are small JSON documents; anything bigger is not CloudShark. */
 #define RESPONSE_MAX (1024 * 1024)
 
+/* RFC 3986's unreserved characters: what an id may hold. */
 static bool is_unreserved(char c) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                 c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-/* RFC 3986: everything but the unreserved characters is encoded. */
+/* RFC 3986: everything but the unreserved characters is encoded (libcurl
+ * ignores the handle since 7.82). Returns a string for free(). */
 static char *percent_encode(const char *s) {
-        static const char hex[] = "0123456789ABCDEF";
-        char *encoded, *p;
+        char *escaped = curl_easy_escape(NULL, s, 0), *copy;
 
-        encoded = malloc(strlen(s) * 3 + 1);
-        if (!encoded)
+        if (!escaped)
                 return NULL;
-
-        for (p = encoded; *s; s++) {
-                unsigned char c = *s;
-
-                if (is_unreserved((char) c))
-                        *p++ = c;
-                else {
-                        *p++ = '%';
-                        *p++ = hex[c >> 4];
-                        *p++ = hex[c & 15];
-                }
-        }
-        *p = '\0';
-        return encoded;
+        copy = strdup(escaped);
+        curl_free(escaped);
+        return copy;
 }
 
 char *cloudshark_api_url(const char *base, const char *token, const char *action) {

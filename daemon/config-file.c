@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "config-file.h"
 #include "log.h"
 #include "strv.h"
@@ -174,7 +175,7 @@ int config_split_command(const char *text, char ***ret) {
         const char *p = text;
 
         for (;;) {
-                char *word, *w, quote = 0, **grown;
+                char *word, *w, quote = 0;
 
                 p += strspn(p, " \t");
                 if (*p == '\0')
@@ -200,12 +201,10 @@ int config_split_command(const char *text, char ***ret) {
                         return -EBADMSG;
                 }
 
-                grown = realloc(words, (n + 2) * sizeof(char *));
-                if (!grown) {
+                if (ARRAY_GROW(words, NULL, n + 2) < 0) {
                         free(word);
                         goto oom;
                 }
-                words = grown;
                 words[n++] = word;
                 words[n] = NULL;
         }

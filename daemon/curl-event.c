@@ -4,8 +4,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "array.h"
 #include "curl-event.h"
+#include "list.h"
 #include "log.h"
+#include "time-util.h"
 
 /* One socket curl asked us to watch; curl keeps a pointer to it
  * (curl_multi_assign) and we keep them in a list so that nothing leaks
@@ -13,14 +16,14 @@
 typedef struct CurlSocket {
         CurlEvent *ce;
         sd_event_source *source;
-        struct CurlSocket *prev, *next;
+        LIST_FIELDS(struct CurlSocket);
 } CurlSocket;
 
 typedef struct CurlTransfer {
         CURL *easy;
         CurlDoneCallback callback;
         void *userdata;
-        struct CurlTransfer *prev, *next;
+        LIST_FIELDS(struct CurlTransfer);
 } CurlTransfer;
 
 struct CurlEvent {
@@ -36,12 +39,7 @@ static void curl_transfer_free(CurlEvent *ce, CurlTransfer *t) {
         (void) curl_multi_remove_handle(ce->multi, t->easy);
         (void) curl_easy_setopt(t->easy, CURLOPT_PRIVATE, NULL);
 
-        if (t->prev)
-                t->prev->next = t->next;
-        else
-                ce->transfers = t->next;
-        if (t->next)
-                t->next->prev = t->prev;
+        LIST_REMOVE(ce->transfers, t);
         free(t);
 }
 
@@ -49,13 +47,7 @@ static CurlSocket *curl_socket_free(CurlSocket *s) {
         if (!s)
                 return NULL;
 
-        if (s->prev)
-                s->prev->next = s->next;
-        else
-                s->ce->sockets = s->next;
-        if (s->next)
-                s->next->prev = s->prev;
-
+        LIST_REMOVE(s->ce->sockets, s);
         sd_event_source_disable_unref(s->source);
         free(s);
         return NULL;
@@ -159,10 +151,7 @@ static int on_socket_change(CURL *easy, curl_socket_t fd, int what, void *userp,
         }
         (void) sd_event_source_set_description(s->source, "curl-socket");
 
-        s->next = ce->sockets;
-        if (s->next)
-                s->next->prev = s;
-        ce->sockets = s;
+        LIST_PREPEND(ce->sockets, s);
 
         (void) curl_multi_assign(ce->multi, fd, s);
         return 0;
@@ -181,7 +170,7 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp) {
                 return 0;
         }
 
-        usec = (uint64_t) timeout_ms * 1000;
+        usec = (uint64_t) timeout_ms * USEC_PER_MSEC;
         if (!ce->timer) {
                 /* Accuracy 1 µs: curl's timeouts are short and drive the
                  * transfer itself; the 250 ms default slack would slow it. */
@@ -268,10 +257,7 @@ int curl_event_add(CurlEvent *ce, CURL *easy, CurlDoneCallback callback, void *u
                 return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
         }
 
-        transfer->next = ce->transfers;
-        if (transfer->next)
-                transfer->next->prev = transfer;
-        ce->transfers = transfer;
+        LIST_PREPEND(ce->transfers, transfer);
         return 0;
 }
 
@@ -289,21 +275,18 @@ void curl_event_remove(CurlEvent *ce, CURL *easy) {
 static size_t on_response_data(char *data, size_t size, size_t nmemb, void *userdata) {
         CurlResponse *response = userdata;
         size_t n = size * nmemb;
-        char *p;
 
         if (n > response->max_size - response->size) {
                 response->too_large = true;
                 return 0;
         }
 
-        p = realloc(response->data, response->size + n + 1);
-        if (!p)
+        if (ARRAY_GROW(response->data, NULL, response->size + n + 1) < 0)
                 return 0;
 
-        memcpy(p + response->size, data, n);
+        memcpy(response->data + response->size, data, n);
         response->size += n;
-        p[response->size] = '\0';
-        response->data = p;
+        response->data[response->size] = '\0';
         return n;
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "time-util.h"
 
 static int max_level = LOG_INFO;
 
@@ -52,7 +53,7 @@ static void print_to_stderr(int priority, const char *message) {
 
         if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && localtime_r(&ts.tv_sec, &tm))
                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-        fprintf(stderr, "%s.%03ld %s%s\n", when, ts.tv_nsec / 1000000L,
+        fprintf(stderr, "%s.%03ld %s%s\n", when, (long) ((uint64_t) ts.tv_nsec / NSEC_PER_MSEC),
                 priority <= LOG_ERR ? "error: " : priority == LOG_WARNING ? "warning: " : "", message);
 }
 

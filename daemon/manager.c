@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "bus-errors.h"
 #include "captured-bus.h"
 #include "log.h"
@@ -25,7 +26,7 @@
 #define POST_ROTATE_MAX_CONCURRENT 4
 /* At shutdown, how long the last files' hooks may take (the unit's
  * TimeoutStopSec= is 30 s). */
-#define EXIT_HOOK_TIMEOUT_USEC (20ULL * 1000000ULL)
+#define EXIT_HOOK_TIMEOUT_USEC (20 * USEC_PER_SEC)
 
 int manager_new(Manager **ret, const char *config_dir, const char *state_dir, const char *runtime_dir,
                 Guardian *guardian) {
@@ -314,7 +315,6 @@ int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
                             const CaptureOptions *o, OptionMask mask) {
         _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
         _cleanup_(freep) char *dir = persisted_directory(m);
-        CaptureSettings **grown;
         size_t n = 0;
         int r;
 
@@ -348,10 +348,8 @@ int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
                         m->persisted[n] = TAKE_PTR(s);
                         return 0;
                 }
-        grown = realloc(m->persisted, (n + 2) * sizeof(CaptureSettings *));
-        if (!grown)
+        if (ARRAY_GROW(m->persisted, NULL, n + 2) < 0)
                 return -ENOMEM;
-        m->persisted = grown;
         m->persisted[n] = TAKE_PTR(s);
         m->persisted[n + 1] = NULL;
         return 0;
@@ -630,16 +628,13 @@ static char **enabled_interfaces(Manager *m) {
 
                 for (size_t i = 0; list && list[i] && v; i++) {
                         const char *interface = list[i]->interface;
-                        char **grown;
 
                         if (!manager_is_enabled(m, interface) || strv_contains(v, interface))
                                 continue;
-                        grown = realloc(v, (n + 2) * sizeof(char *));
-                        if (!grown || !(grown[n] = strdup(interface))) {
-                                strv_free(grown ?: v);
+                        if (ARRAY_GROW(v, NULL, n + 2) < 0 || !(v[n] = strdup(interface))) {
+                                strv_free(v);
                                 return NULL;
                         }
-                        v = grown;
                         v[++n] = NULL;
                 }
         }
@@ -735,8 +730,8 @@ void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user) {
  * counted by the disk guard) and maybe what a crash left behind. Each gets
  * a stopped capture object, and its leftovers are finished now. */
 static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
+        _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        DIR *d;
 
         d = opendir(m->config->capture_directory);
         if (!d)
@@ -768,7 +763,6 @@ static void adopt_capture_directories(Manager *m, CaptureSettings **running) {
                 log_capture(LOG_DEBUG, 0, c->interface, "%s: %zu finished file(s) from earlier runs.",
                             c->interface, c->files.n);
         }
-        closedir(d);
 }
 
 /* What reload_plan_capture() decides from: c may be NULL (no capture on

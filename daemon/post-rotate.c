@@ -10,15 +10,18 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "line-reader.h"
+#include "list.h"
 #include "log.h"
 #include "post-rotate.h"
 #include "strv.h"
+#include "time-util.h"
 
-#define HOOK_TIMEOUT_USEC (15ULL * 60ULL * 1000000ULL)
+#define HOOK_TIMEOUT_USEC (15 * USEC_PER_MINUTE)
 
 typedef struct Job {
         PostRotate *owner;
-        struct Job *next;
+        LIST_FIELDS(struct Job);
         char ***commands;
         size_t command_index;
         char *interface;
@@ -26,14 +29,13 @@ typedef struct Job {
         char *failure;           /* how the last failing command failed */
         pid_t pid;
         sd_event_source *child_source, *output_source, *timeout_source;
-        char output[1024];
-        size_t output_length;
+        LineReader output;
 } Job;
 
 struct PostRotate {
         sd_event *event;
         unsigned max_concurrent, running;
-        Job *queue, *active;     /* singly linked */
+        Job *queue, *active;
         PostRotateDone done;
         void *userdata;
 };
@@ -71,55 +73,28 @@ int post_rotate_new(PostRotate **ret, sd_event *event, unsigned max_concurrent,
 PostRotate *post_rotate_free(PostRotate *p) {
         if (!p)
                 return NULL;
-        for (Job *lists[] = { p->queue, p->active }, **l = lists; l < lists + 2; l++)
-                while (*l) {
-                        Job *j = *l;
-                        *l = j->next;
-                        job_free(j);
-                }
+        for (Job *j; (j = LIST_POP(p->queue));)
+                job_free(j);
+        for (Job *j; (j = LIST_POP(p->active));)
+                job_free(j);
         sd_event_unref(p->event);
         free(p);
         return NULL;
 }
 
-static void unlink_job(Job **list, Job *j) {
-        for (; *list; list = &(*list)->next)
-                if (*list == j) {
-                        *list = j->next;
-                        return;
-                }
-}
+static void log_output_line(const char *line, void *userdata) {
+        Job *j = userdata;
 
-static void log_output(Job *j, bool flush) {
-        char *start = j->output, *newline;
-
-        j->output[j->output_length] = 0;
-        while ((newline = strchr(start, '\n'))) {
-                *newline = 0;
-                log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface,
-                            j->commands[j->command_index][0], start);
-                start = newline + 1;
-        }
-        j->output_length -= (size_t) (start - j->output);
-        memmove(j->output, start, j->output_length);
-
-        if ((flush || j->output_length == sizeof(j->output) - 1) && j->output_length > 0) {
-                j->output[j->output_length] = 0;
-                log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface,
-                            j->commands[j->command_index][0], j->output);
-                j->output_length = 0;
-        }
+        log_capture(LOG_INFO, 0, j->interface, "%s: ExecPostRotate %s: %s", j->interface,
+                    j->commands[j->command_index][0], line);
 }
 
 static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Job *j = userdata;
-        ssize_t n;
 
-        n = read(fd, j->output + j->output_length, sizeof(j->output) - 1 - j->output_length);
-        if (n > 0) {
-                j->output_length += (size_t) n;
-                log_output(j, false);
-        } else if (n == 0 || errno != EAGAIN)
+        int r = line_reader_read(&j->output, fd, log_output_line, j);
+
+        if (r == 0 || (r < 0 && r != -EAGAIN))
                 j->output_source = sd_event_source_disable_unref(j->output_source);
         return 0;
 }
@@ -130,7 +105,7 @@ static int run_command(Job *j);
 static void job_finished(Job *j) {
         PostRotate *p = j->owner;
 
-        unlink_job(&p->active, j);
+        LIST_REMOVE(p->active, j);
         p->running--;
         if (p->done)
                 p->done(p->userdata, j->interface, j->path, j->failure);
@@ -142,10 +117,11 @@ static int on_hook_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         Job *j = userdata;
 
         /* Whatever it still printed. */
-        if (j->output_source)
-                while (j->output_source)
-                        on_output(j->output_source, sd_event_source_get_io_fd(j->output_source), EPOLLIN, j);
-        log_output(j, true);
+        while (j->output_source &&
+               line_reader_read(&j->output, sd_event_source_get_io_fd(j->output_source), log_output_line, j) > 0)
+                ;
+        line_reader_flush(&j->output, log_output_line, j);
+        j->output_source = sd_event_source_disable_unref(j->output_source);
 
         if (si->si_code != CLD_EXITED || si->si_status != 0) {
                 free(j->failure);
@@ -249,11 +225,9 @@ static int run_command(Job *j) {
 
 static void start_next_jobs(PostRotate *p) {
         while (p->queue && p->running < p->max_concurrent) {
-                Job *j = p->queue;
+                Job *j = LIST_POP(p->queue);
 
-                p->queue = j->next;
-                j->next = p->active;
-                p->active = j;
+                LIST_PREPEND(p->active, j);
                 p->running++;
 
                 if (run_command(j) < 0)
@@ -262,7 +236,7 @@ static void start_next_jobs(PostRotate *p) {
 }
 
 int post_rotate_queue(PostRotate *p, char ***commands, const char *interface, const char *path) {
-        Job *j, **tail;
+        Job *j;
 
         if (!commands || !commands[0])
                 return 0;
@@ -279,9 +253,7 @@ int post_rotate_queue(PostRotate *p, char ***commands, const char *interface, co
                 return -ENOMEM;
         }
 
-        for (tail = &p->queue; *tail; tail = &(*tail)->next)
-                ;
-        *tail = j;
+        LIST_APPEND(p->queue, j);
         start_next_jobs(p);
         return 1;
 }
@@ -293,7 +265,8 @@ bool post_rotate_is_idle(const PostRotate *p) {
 unsigned post_rotate_pending(const PostRotate *p) {
         unsigned n = 0;
 
-        for (const Job *j = p ? p->queue : NULL; j; j = j->next)
-                n++;
+        if (p)
+                LIST_FOREACH(j, p->queue)
+                        n++;
         return n + (p ? p->running : 0);
 }

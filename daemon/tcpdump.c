@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "child.h"
 #include "log.h"
 #include "tcpdump.h"
@@ -22,18 +23,15 @@ typedef struct ArgvBuilder {
 
 static void add(ArgvBuilder *b, const char *format, ...) _printf_(2, 3);
 static void add(ArgvBuilder *b, const char *format, ...) {
-        char **grown;
         va_list ap;
 
         if (b->error < 0)
                 return;
 
-        grown = realloc(b->argv, (b->n + 2) * sizeof(char *));
-        if (!grown) {
+        if (ARRAY_GROW(b->argv, NULL, b->n + 2) < 0) {
                 b->error = -ENOMEM;
                 return;
         }
-        b->argv = grown;
 
         va_start(ap, format);
         if (vasprintf(&b->argv[b->n], format, ap) < 0)

@@ -6,6 +6,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "list.h"
 #include "log.h"
 #include "traffic-watch.h"
 
@@ -14,7 +15,7 @@ struct TrafficWatch {
         int wd;                  /* -1 while disarmed */
         TrafficCallback callback;
         void *userdata;
-        TrafficWatch *next;
+        LIST_FIELDS(TrafficWatch);
 };
 
 /* The shared inotify instance and the watches on it. It stays open once
@@ -41,8 +42,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         if (!(e->mask & (IN_MODIFY | IN_Q_OVERFLOW)))
                                 continue;   /* IN_IGNORED after the one shot */
                         /* Events were lost: each armed watch may have fired. */
-                        for (TrafficWatch *w = shared.watches, *next; w; w = next) {
-                                next = w->next;
+                        LIST_FOREACH_SAFE(w, shared.watches) {
                                 if (w->wd >= 0 && (w->wd == e->wd || (e->mask & IN_Q_OVERFLOW))) {
                                         w->wd = -1;
                                         w->callback(w->userdata);
@@ -91,8 +91,7 @@ int traffic_watch_new(TrafficWatch **ret, sd_event *event, const char *directory
         w->wd = -1;
         w->callback = callback;
         w->userdata = userdata;
-        w->next = shared.watches;
-        shared.watches = w;
+        LIST_PREPEND(shared.watches, w);
         *ret = w;
         return 0;
 }
@@ -114,11 +113,7 @@ TrafficWatch *traffic_watch_free(TrafficWatch *w) {
                 return NULL;
         if (w->wd >= 0)
                 (void) inotify_rm_watch(shared.fd, w->wd);
-        for (TrafficWatch **p = &shared.watches; *p; p = &(*p)->next)
-                if (*p == w) {
-                        *p = w->next;
-                        break;
-                }
+        LIST_REMOVE(shared.watches, w);
         free(w->directory);
         free(w);
         return NULL;

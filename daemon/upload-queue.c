@@ -9,8 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "cloudshark.h"
 #include "curl-event.h"
+#include "fileio.h"
+#include "list.h"
 #include "log.h"
 #include "capture-options.h"
 #include "strv.h"
@@ -78,7 +81,7 @@ static UploadState upload_state_next(UploadState state, UploadEvent event, bool 
 
 typedef struct UploadEntry {
         UploadQueue *queue;
-        struct UploadEntry *prev, *next;
+        LIST_FIELDS(struct UploadEntry);
 
         char *path;
         char *interface;
@@ -95,7 +98,7 @@ typedef struct UploadEntry {
 
 /* Since the daemon started, per interface. */
 typedef struct UploadCounters {
-        struct UploadCounters *next;
+        LIST_FIELDS(struct UploadCounters);
         char *interface;
         uint64_t succeeded;
         uint64_t failed;
@@ -160,23 +163,14 @@ static int entry_new(UploadEntry **ret, const char *path, const char *interface,
 
 static void queue_append(UploadQueue *q, UploadEntry *e) {
         e->queue = q;
-        e->prev = q->last_entry;
-        if (q->last_entry)
-                q->last_entry->next = e;
-        else
-                q->entries = e;
+        LIST_INSERT_AFTER(q->entries, q->last_entry, e);
         q->last_entry = e;
 }
 
 static void queue_remove(UploadQueue *q, UploadEntry *e) {
-        if (e->prev)
-                e->prev->next = e->next;
-        else
-                q->entries = e->next;
-        if (e->next)
-                e->next->prev = e->prev;
-        else
+        if (q->last_entry == e)
                 q->last_entry = e->prev;
+        LIST_REMOVE(q->entries, e);
         entry_free(e);
 }
 
@@ -214,8 +208,7 @@ static UploadCounters *queue_counters(UploadQueue *q, const char *interface) {
                 free(c);
                 return NULL;
         }
-        c->next = q->counters;
-        q->counters = c;
+        LIST_PREPEND(q->counters, c);
         return c;
 }
 
@@ -240,53 +233,10 @@ static json_object *entry_to_json(const UploadEntry *e) {
         return o;
 }
 
-static int write_all(int fd, const char *data, size_t size) {
-        while (size > 0) {
-                ssize_t n = write(fd, data, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                data += n;
-                size -= n;
-        }
-        return 0;
-}
-
 static int write_state_file(const char *dir, const char *path, const char *text) {
-        _cleanup_(freep) char *temp = NULL;
-        _cleanup_(closep) int fd = -EBADF, dir_fd = -EBADF;
-        int r;
-
-        if (asprintf(&temp, "%s.XXXXXX", path) < 0)
-                return -ENOMEM;
-
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
-
-        fd = mkostemp(temp, O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-
-        r = fchmod(fd, 0600) < 0 ? negative_errno() : 0;
-        if (r >= 0)
-                r = write_all(fd, text, strlen(text));
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && rename(temp, path) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void) unlink(temp);
-                return r;
-        }
-
-        /* Make the rename itself durable. */
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd >= 0)
-                (void) fsync(dir_fd);
-        return 0;
+        return write_file_atomic(path, text, strlen(text), 0600);
 }
 
 static int queue_save(UploadQueue *q) {
@@ -335,15 +285,7 @@ static void queue_wake_at(UploadQueue *q, uint64_t usec) {
 }
 
 static uint64_t retry_delay(const UploadQueue *q, unsigned attempts) {
-        uint64_t delay = q->retry_base_usec;
-
-        for (unsigned i = 1; i < attempts && delay < q->retry_max_usec; i++)
-                delay *= 2;
-        if (delay > q->retry_max_usec)
-                delay = q->retry_max_usec;
-
-        /* ±25 %, so that many files failing together do not retry together. */
-        return delay / 1000 * (750 + arc4random_uniform(501));
+        return jitter_usec(backoff_usec(q->retry_base_usec, q->retry_max_usec, attempts), 25, 25);
 }
 
 /* The only place an entry's state changes. After an event that ends an
@@ -643,16 +585,9 @@ UploadQueue *upload_queue_free(UploadQueue *q) {
                 return NULL;
 
         /* Transfers end with their entries, before the multi handle goes. */
-        while (q->entries) {
-                UploadEntry *e = q->entries;
-
-                q->entries = e->next;
+        for (UploadEntry *e; (e = LIST_POP(q->entries));)
                 entry_free(e);
-        }
-        while (q->counters) {
-                UploadCounters *c = q->counters;
-
-                q->counters = c->next;
+        for (UploadCounters *c; (c = LIST_POP(q->counters));) {
                 free(c->interface);
                 free(c);
         }

@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+#include "time-util.h"
 #include "upload-target.h"
 
 /* The upload queue (SPEC §7): finished files waiting for, or done with,
@@ -38,8 +39,8 @@ typedef void (*UploadFinishedCallback)(void *userdata, const char *interface, co
  * UPLOAD_MAX_ATTEMPTS times is FAILED. For tests only, the environment
  * variable CAPTURED_UPLOAD_RETRY="BASE_MSEC MAX_MSEC MAX_ATTEMPTS" overrides
  * these (it is read by upload_queue_new()). */
-#define UPLOAD_RETRY_BASE_USEC (2 * 1000000ULL)
-#define UPLOAD_RETRY_MAX_USEC (600 * 1000000ULL)
+#define UPLOAD_RETRY_BASE_USEC (2 * USEC_PER_SEC)
+#define UPLOAD_RETRY_MAX_USEC (600 * USEC_PER_SEC)
 #define UPLOAD_MAX_ATTEMPTS 12
 
 /* The callback is called from the event loop; it may call any function

@@ -63,7 +63,7 @@ static uint32_t read_u32(const uint8_t *p, bool swapped) {
 
 static void pcap_summary_record(PcapSummary *p) {
         uint64_t seconds = read_u32(p->header, p->swapped), fraction = read_u32(p->header + 4, p->swapped);
-        uint64_t usec = seconds * USEC_PER_SEC + (p->nanoseconds ? fraction / 1000 : fraction);
+        uint64_t usec = seconds * USEC_PER_SEC + (p->nanoseconds ? fraction / NSEC_PER_USEC : fraction);
 
         if (p->packets == 0)
                 p->first_usec = usec;
@@ -212,7 +212,7 @@ int upload_scan_start(UploadScan **ret, sd_event *event, const char *path, uint6
                 return -EBADFD;
 
         s->result.size = (uint64_t) st.st_size;
-        s->result.mtime_usec = (uint64_t) st.st_mtim.tv_sec * USEC_PER_SEC + (uint64_t) st.st_mtim.tv_nsec / 1000;
+        s->result.mtime_usec = timespec_to_usec(&st.st_mtim);
         if (part_size == 0 || s->result.size <= multipart_threshold)
                 part_size = s->result.size;
         s->result.part_size = MAX(part_size, 1);
