@@ -410,8 +410,10 @@ function updateRow(proxy) {
     buttons.toggle.textContent = stopped ? "Start" : "Stop";
     buttons.toggle.setAttribute("data-button", stopped ? "start" : "stop");
     buttons.boot.textContent = proxy.Enabled ? "Disable" : "Enable";
-    buttons.boot.title = proxy.Enabled ? "Do not start this capture when captured starts"
-        : "Start this capture whenever captured starts";
+    /* A refusal's reason stays when new counters redraw the row. */
+    buttons.boot.title = deniedReason !== null ? "Not authorized: " + deniedReason
+        : proxy.Enabled ? "Do not start this capture when captured starts"
+            : "Start this capture whenever captured starts";
     buttons.boot.setAttribute("data-button", proxy.Enabled ? "disable" : "enable");
 }
 
