@@ -369,22 +369,26 @@ static const char *state_message_id(CaptureState state, int *ret_priority) {
         }
 }
 
+/* The only place that changes c->state. Every entry into a state goes to
+ * the manager's one hook, manager_capture_state_changed(): also a resting
+ * state entered again (a stop request on a stopped capture confirms it). */
 static void set_state(Capture *c, CaptureState state) {
-        const char *message_id;
-        bool why;
-        int priority;
+        CaptureState old = c->state;
 
-        if (c->state == state)
-                return;
+        if (old != state) {
+                const char *message_id;
+                bool why;
+                int priority;
 
-        message_id = state_message_id(state, &priority);
-        why = (state == CAPTURE_RESTARTING || state == CAPTURE_FAILED) && c->last_error;
-        log_capture_event(priority, message_id, c->interface, "%s: %s → %s%s%s", c->interface,
-                          capture_state_to_string(c->state), capture_state_to_string(state),
-                          why ? ": " : "", why ? c->last_error : "");
-        c->state = state;
-        capture_emit_changed(c, "State", NULL);
-        manager_update_status(c->manager);
+                message_id = state_message_id(state, &priority);
+                why = (state == CAPTURE_RESTARTING || state == CAPTURE_FAILED) && c->last_error;
+                log_capture_event(priority, message_id, c->interface, "%s: %s → %s%s%s", c->interface,
+                                  capture_state_to_string(old), capture_state_to_string(state),
+                                  why ? ": " : "", why ? c->last_error : "");
+                c->state = state;
+                capture_emit_changed(c, "State", NULL);
+        }
+        manager_capture_state_changed(c->manager, c, old, state);
 }
 
 /* ---- Pending method replies ---------------------------------------------------- */
@@ -1009,17 +1013,14 @@ void capture_refresh_statistics(Capture *c) {
 static void enter_failed(Capture *c) {
         const char *message = c->last_error ? c->last_error : "tcpdump failed";
 
-        manager_forget_running(c->manager, c, false);
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_FAILED);
         reply_all(c, &SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_FAILED, message), false);
-        manager_capture_settled(c->manager);
 }
 
 static void enter_stopped(Capture *c) {
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
-        manager_forget_running(c->manager, c, true);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_STOPPED);
         /* Starters still waiting learn that it was stopped meanwhile. */
@@ -1029,7 +1030,6 @@ static void enter_stopped(Capture *c) {
         reply_all(c, NULL, true);
         /* Every file was finished at exit. The directory watch stays: see
          * open_directory_watch(). */
-        manager_capture_settled(c->manager);
 }
 
 static void enter_waiting(Capture *c);
@@ -1155,8 +1155,6 @@ int capture_transition(Capture *c, CaptureEvent event) {
                 c->statistics_requested = c->statistics_answered = 0;
                 c->statistics_unanswered = false;
                 schedule_next_refresh(c, false);
-                manager_note_running(c->manager, c);
-                disk_guard_schedule(c->manager);
                 reply_all(c, NULL, true);
                 return 0;
 

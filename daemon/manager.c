@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +105,10 @@ int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         *ret = c;
         return 0;
 }
+
+static void manager_capture_settled(Manager *m);
+static void manager_note_running(Manager *m, Capture *c);
+static void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user);
 
 static void on_post_rotate_done(void *userdata, const char *interface, const char *path, const char *failure) {
         Manager *m = userdata;
@@ -235,7 +240,8 @@ void manager_update_status(Manager *m) {
                           running, waiting, failed);
 }
 
-void manager_capture_settled(Manager *m) {
+/* A capture reached a resting state (stopped or failed), or a hook ended. */
+static void manager_capture_settled(Manager *m) {
         if (!m->exiting || m->exit_requested)
                 return;
 
@@ -257,6 +263,31 @@ void manager_capture_settled(Manager *m) {
 
         log_info("All captures stopped, exiting.");
         exit_now(m);
+}
+
+void manager_capture_state_changed(Manager *m, Capture *c, CaptureState old, CaptureState new) {
+        assert(m);
+        assert(c);
+
+        if (old != new)
+                manager_update_status(m);
+
+        switch (new) {
+        case CAPTURE_RUNNING:
+                manager_note_running(m, c);
+                disk_guard_schedule(m);
+                break;
+        case CAPTURE_FAILED:
+                manager_forget_running(m, c, false);
+                manager_capture_settled(m);
+                break;
+        case CAPTURE_STOPPED:
+                manager_forget_running(m, c, true);
+                manager_capture_settled(m);
+                break;
+        default:
+                break;
+        }
 }
 
 void manager_begin_exit(Manager *m) {
@@ -509,7 +540,7 @@ static bool stopped_since_boot(Manager *m, const char *interface) {
         return asprintf(&path, "%s/stopped/%s", m->runtime_dir, interface) >= 0 && access(path, F_OK) == 0;
 }
 
-void manager_note_running(Manager *m, Capture *c) {
+static void manager_note_running(Manager *m, Capture *c) {
         _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
         _cleanup_(freep) char *dir = running_directory(m);
         int r;
@@ -535,7 +566,7 @@ static void forget_running_interface(Manager *m, const char *interface) {
                 log_capture(LOG_WARNING, errno, interface, "%s: cannot remove %s: %m", interface, path);
 }
 
-void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user) {
+static void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user) {
         /* Stopping with the daemon: it resumes when the daemon starts again. */
         if (m->exiting)
                 return;
