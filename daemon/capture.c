@@ -110,6 +110,8 @@ Capture *capture_free(Capture *c) {
                 return NULL;
 
         reply_all(c, &SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_FAILED, "The capture was removed."), false);
+        capture_flush_changed(c);
+        sd_event_source_disable_unref(c->changed_source);
         free(c->replies);
         sd_event_source_disable_unref(c->reply_timeout_source);
         sd_event_source_disable_unref(c->child_source);
@@ -139,12 +141,48 @@ Capture *capture_free(Capture *c) {
         return NULL;
 }
 
-/* names: NULL-terminated; nothing is sent if it is empty. */
+void capture_flush_changed(Capture *c) {
+        const char *names[ELEMENTSOF(c->changed_properties) + 1];
+        size_t n = c->n_changed_properties;
+
+        if (n == 0)
+                return;
+        memcpy(names, c->changed_properties, n * sizeof(names[0]));
+        names[n] = NULL;
+        c->n_changed_properties = 0;
+        if (c->manager->bus)
+                (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
+                                                           CAPTURED_CAPTURE_INTERFACE, (char **) names);
+}
+
+static int on_changed_deferred(sd_event_source *s, void *userdata) {
+        capture_flush_changed(userdata);
+        return 0;
+}
+
+/* names: NULL-terminated; nothing is queued if it is empty. */
 static void emit_changed_strv(Capture *c, const char **names) {
         if (!c->manager->bus || !names[0])
                 return;
-        (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
-                                                   CAPTURED_CAPTURE_INTERFACE, (char **) names);
+
+        for (; *names; names++) {
+                bool queued = false;
+
+                for (size_t i = 0; i < c->n_changed_properties && !queued; i++)
+                        queued = strcmp(c->changed_properties[i], *names) == 0;
+                if (queued)
+                        continue;
+                if (c->n_changed_properties == ELEMENTSOF(c->changed_properties))
+                        capture_flush_changed(c);
+                c->changed_properties[c->n_changed_properties++] = *names;
+        }
+
+        if (!c->changed_source &&
+            sd_event_add_defer(c->manager->event, &c->changed_source, on_changed_deferred, c) >= 0)
+                return;   /* a new defer source is enabled (oneshot) */
+        if (!c->changed_source || sd_event_source_set_enabled(c->changed_source, SD_EVENT_ONESHOT) < 0)
+                /* Not deferred: announced at once, not lost. */
+                capture_flush_changed(c);
 }
 
 void capture_emit_changed(Capture *c, const char *property, ...) {

@@ -124,6 +124,12 @@ typedef struct Capture {
         PendingReply *replies;
         size_t n_replies;
         sd_event_source *reply_timeout_source;
+
+        /* Properties changed in this loop iteration (static names): one
+         * deferred event source announces them in one PropertiesChanged. */
+        const char *changed_properties[48];
+        size_t n_changed_properties;
+        sd_event_source *changed_source;
 } Capture;
 
 int capture_new(Capture **ret, Manager *m, const char *interface);
@@ -157,8 +163,12 @@ void capture_set_enabled(Capture *c, bool enabled);
  * for start/restart, STOPPED for stop); failures reply with an error. */
 int capture_add_pending_reply(Capture *c, sd_bus_message *message, ReplyKind kind, CaptureState until);
 
-/* Announces changed properties with PropertiesChanged. NULL-terminated. */
+/* Queues changed properties (NULL-terminated, names of static storage): they
+ * are announced together, with one PropertiesChanged, once this iteration
+ * of the event loop is done. */
 void capture_emit_changed(Capture *c, const char *property, ...);
+/* Announces the queued changes now. */
+void capture_flush_changed(Capture *c);
 
 /* Announces those of UploadsPending, UploadsSucceeded and UploadsFailed
  * that changed since they were last announced. */
