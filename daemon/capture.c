@@ -93,6 +93,7 @@ int capture_new(Capture **ret, Manager *m, const char *interface) {
 
         if (asprintf(&c->directory, "%s/%s", m->config->capture_directory, interface) < 0)
                 return -ENOMEM;
+        file_ring_init(&c->files, c->directory, c->interface);
 
         *ret = TAKE_PTR(c);
         return 0;

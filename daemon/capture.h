@@ -104,7 +104,7 @@ typedef struct Capture {
         unsigned stop_probe_answers;      /* stopping: answers until the in-flight check */
         uint64_t files_completed;
         char *current_file;
-        FileIndex files;
+        FileRing files;           /* the finished files; the manager gets its callbacks */
         gid_t file_group;         /* CaptureGroup (or the tcpdump user's group) */
         sd_event_source *inotify_source;
         dev_t watched_dev;        /* the directory inotify_source watches */

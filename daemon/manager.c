@@ -88,6 +88,8 @@ Capture *manager_find_capture_by_path(Manager *m, const char *path) {
         return NULL;
 }
 
+static const FileRingOps file_ring_ops;
+
 int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         Capture *c, **tail;
         int r;
@@ -95,6 +97,8 @@ int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         r = capture_new(&c, m, interface);
         if (r < 0)
                 return r;
+        /* Its finished files: the ring tells us, we do the rest. */
+        file_ring_set_ops(&c->files, &file_ring_ops, c);
         c->enabled = manager_is_enabled(m, interface);
 
         for (tail = &m->captures; *tail; tail = &(*tail)->next)
@@ -113,7 +117,6 @@ static void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user)
 static void on_post_rotate_done(void *userdata, const char *interface, const char *path, const char *failure) {
         Manager *m = userdata;
         Capture *c = manager_find_capture(m, interface);
-        CaptureFile *f;
 
         if (!c) {
                 manager_capture_settled(m);
@@ -121,27 +124,23 @@ static void on_post_rotate_done(void *userdata, const char *interface, const cha
         }
         if (capture_note_hook_result(c, failure) < 0)
                 log_oom();
-        f = file_index_find(&c->files, strrchr(path, '/') + 1);
-        if (f && f->busy > 0)
-                f->busy--;
+        file_ring_release(&c->files, strrchr(path, '/') + 1);
         capture_files_enforce_retention(c);
         manager_capture_settled(m);   /* shutting down: this may have been the last hook */
 }
 
-void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
-        _cleanup_(freep) char *path = capture_file_path(c, f->name);
+/* A capture's ring finished a file: announce it, run the hooks, queue the
+ * upload, then apply retention and the disk guard. */
+static void on_file_completed(FileRing *ring, const char *name, const char *path, uint64_t size, void *userdata) {
+        Capture *c = userdata;
+        Manager *m = c->manager;
         int r;
 
-        if (!path) {
-                log_oom();
-                return;
-        }
-
         log_file_event(LOG_INFO, MESSAGE_FILE_COMPLETED, c->interface, path, "%s: finished %s (%llu bytes).",
-                       c->interface, path, (unsigned long long) f->size);
+                       c->interface, path, (unsigned long long) size);
         (void) sd_bus_emit_signal(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE, "FileCompleted",
-                                  "sst", c->interface, path, f->size);
-        capture_emit_changed(c, "FilesCompleted", NULL);
+                                  "sst", c->interface, path, size);
+        capture_emit_changed(c, "FilesKept", "FilesCompleted", NULL);
 
         if (!isempty(c->options.upload)) {
                 r = upload_queue_add(m->uploads, c->interface, path, c->options.upload);
@@ -155,7 +154,7 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
         if (m->config->post_rotate) {
                 r = post_rotate_queue(m->post_rotate, m->config->post_rotate, c->interface, path);
                 if (r > 0)
-                        f->busy++;
+                        file_ring_hold(ring, name);
                 else if (r < 0)
                         log_capture(LOG_ERR, r, c->interface, "%s: cannot run ExecPostRotate on %s: %m",
                                     c->interface, path);
@@ -165,10 +164,25 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
         disk_guard_check(m);
 }
 
-void manager_file_deleted(Manager *m, Capture *c, const char *path) {
-        if (upload_queue_forget(m->uploads, path))
+static void on_file_deleted(FileRing *ring, const char *path, void *userdata) {
+        Capture *c = userdata;
+
+        if (upload_queue_forget(c->manager->uploads, path))
                 capture_emit_upload_counts(c);
+        capture_emit_changed(c, "FilesKept", NULL);
 }
+
+static bool on_file_pinned(FileRing *ring, const char *path, void *userdata) {
+        Capture *c = userdata;
+
+        return upload_queue_is_pending(c->manager->uploads, path);
+}
+
+static const FileRingOps file_ring_ops = {
+        .completed = on_file_completed,
+        .deleted = on_file_deleted,
+        .pinned = on_file_pinned,
+};
 
 bool manager_file_is_pending_upload(Manager *m, const char *path) {
         return upload_queue_is_pending(m->uploads, path);

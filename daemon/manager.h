@@ -83,11 +83,6 @@ Capture *manager_find_capture(Manager *m, const char *interface);
 Capture *manager_find_capture_by_path(Manager *m, const char *path);
 int manager_add_capture(Manager *m, const char *interface, Capture **ret);
 
-/* A capture finished a file (renamed, indexed): announce it, run the
- * hooks, queue the upload, apply retention and the disk guard. */
-void manager_file_completed(Manager *m, Capture *c, CaptureFile *f);
-/* A finished file was deleted (retention, disk guard). */
-void manager_file_deleted(Manager *m, Capture *c, const char *path);
 /* What ListFiles says of a file's upload: none, pending, uploading, done,
  * failed; *ret_detail the remote URL or last error (borrowed). */
 const char *manager_file_upload_state(Manager *m, const char *path, const char **ret_detail);
