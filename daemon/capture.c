@@ -59,6 +59,11 @@ const char *capture_state_to_string(CaptureState s) {
         return s >= 0 && s < _CAPTURE_STATE_MAX ? state_names[s] : NULL;
 }
 
+const CaptureSystemOps capture_system_ops = {
+        .spawn = tcpdump_spawn,
+        .interface_exists = netif_exists,
+};
+
 bool capture_is_active(const Capture *c) {
         return c->state == CAPTURE_STARTING || c->state == CAPTURE_RUNNING ||
                 c->state == CAPTURE_WAITING || c->state == CAPTURE_RESTARTING;
@@ -78,6 +83,7 @@ int capture_new(Capture **ret, Manager *m, const char *interface) {
                 return -ENOMEM;
 
         c->manager = m;
+        c->system = &capture_system_ops;
         c->state = CAPTURE_STOPPED;
         c->pid = 0;
         capture_options_init_default(&c->options);
@@ -830,7 +836,7 @@ static int spawn(Capture *c) {
                 .options = &c->options,
         };
 
-        r = tcpdump_spawn(&cmd, c->manager->guardian, &pid, &stderr_fd);
+        r = c->system->spawn(&cmd, c->manager->guardian, &pid, &stderr_fd);
         if (r < 0)
                 return capture_set_last_error(c, "Cannot start tcpdump: %s", strerror(-r)), r;
 
@@ -1092,7 +1098,7 @@ static void enter_starting(Capture *c) {
         int r;
 
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
-        if (!netif_exists(c->interface)) {
+        if (!c->system->interface_exists(c->interface)) {
                 enter_waiting(c);
                 return;
         }
@@ -1133,7 +1139,7 @@ static void schedule_restart(Capture *c) {
 }
 
 static void handle_unexpected_exit(Capture *c) {
-        if (!netif_exists(c->interface)) {
+        if (!c->system->interface_exists(c->interface)) {
                 enter_waiting(c);
                 return;
         }
@@ -1239,7 +1245,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
                                 respawn(c);
                         break;
                 case CAPTURE_WAITING:
-                        if (netif_exists(c->interface)) {
+                        if (c->system->interface_exists(c->interface)) {
                                 c->failures_in_row = 0;
                                 enter_starting(c);
                         } else

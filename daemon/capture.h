@@ -59,8 +59,18 @@ typedef struct UploadError {
         char *error;
 } UploadError;
 
+/* What a capture asks of the system: a tcpdump, and whether its interface
+ * is there. The state machine's unit tests give it their own. */
+typedef struct CaptureSystemOps {
+        int (*spawn)(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t *ret_pid, int *ret_stderr_fd);
+        bool (*interface_exists)(const char *name);
+} CaptureSystemOps;
+
+extern const CaptureSystemOps capture_system_ops;   /* tcpdump_spawn(), netif_exists() */
+
 typedef struct Capture {
         Manager *manager;
+        const CaptureSystemOps *system;
         struct Capture *next;
 
         char *interface;
