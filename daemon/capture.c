@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -799,6 +800,22 @@ static int open_directory_watch(Capture *c) {
         return r;
 }
 
+/* tcpdump runs but cannot be supervised: it is killed and reaped here (no
+ * exit event will come for it), and the start fails with one error. */
+static int spawn_abort(Capture *c, int error, const char *what) {
+        assert(c->pid > 0);
+
+        (void) kill(c->pid, SIGKILL);
+        (void) waitpid(c->pid, NULL, 0);
+        c->child_source = sd_event_source_disable_unref(c->child_source);
+        c->stderr_source = sd_event_source_disable_unref(c->stderr_source);
+        c->pid = 0;
+        log_capture(LOG_ERR, error, c->interface, "%s: cannot %s, killed it: %s", c->interface, what,
+                    strerror(-error));
+        (void) capture_set_last_error(c, "Cannot %s: %s", what, strerror(-error));
+        return error;
+}
+
 static int spawn(Capture *c) {
         const Config *config = c->manager->config;
         _cleanup_(freep) char *prefix = NULL;
@@ -847,15 +864,12 @@ static int spawn(Capture *c) {
         c->stderr_length = 0;
 
         r = sd_event_add_child(c->manager->event, &c->child_source, pid, WEXITED, on_child_exit, c);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                c->pid = 0;
-                return log_capture(LOG_ERR, r, c->interface, "%s: cannot watch tcpdump: %m", c->interface);
-        }
+        if (r < 0)
+                return spawn_abort(c, r, "watch tcpdump");
 
         r = sd_event_add_io(c->manager->event, &c->stderr_source, stderr_fd, EPOLLIN, on_stderr, c);
         if (r < 0)
-                return log_capture(LOG_ERR, r, c->interface, "%s: cannot read tcpdump's stderr: %m", c->interface);
+                return spawn_abort(c, r, "read tcpdump's stderr");
         (void) sd_event_source_set_io_fd_own(c->stderr_source, true);
         TAKE_FD(stderr_fd);
 
@@ -871,10 +885,30 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return capture_transition(c, CAPTURE_EVENT_TIMER);
 }
 
-static int arm_timer(Capture *c, uint64_t usec) {
+static void enter_failed(Capture *c);
+
+/* Every state that waits (stopping, restarting, waiting) leaves by its
+ * timer: one that cannot be armed fails the transition visibly instead of
+ * leaving the capture there for good. A tcpdump still running is killed;
+ * its exit ends the stop. */
+static void arm_timer(Capture *c, uint64_t usec) {
+        int r;
+
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
-        return sd_event_add_time_relative(c->manager->event, &c->timer_source, CLOCK_MONOTONIC,
-                                          usec, 0, on_timer, c);
+        r = sd_event_add_time_relative(c->manager->event, &c->timer_source, CLOCK_MONOTONIC,
+                                       usec, 0, on_timer, c);
+        if (r >= 0)
+                return;
+
+        log_capture(LOG_ERR, r, c->interface, "%s: cannot arm a timer (%s): %m", c->interface,
+                    capture_state_to_string(c->state));
+        (void) capture_set_last_error(c, "Cannot arm a timer while %s: %s", capture_state_to_string(c->state),
+                                      strerror(-r));
+        if (c->pid > 0) {
+                c->restart_after_stop = false;
+                (void) kill(c->pid, SIGKILL);
+        } else
+                enter_failed(c);
 }
 
 static uint64_t backoff_usec(unsigned failures) {
@@ -893,7 +927,7 @@ static void send_term(Capture *c) {
                 return;
         (void) kill(c->pid, SIGTERM);
         c->term_sent = true;
-        (void) arm_timer(c, STOP_TIMEOUT_USEC);
+        arm_timer(c, STOP_TIMEOUT_USEC);
 }
 
 static void send_statistics_request(Capture *c) {
@@ -917,7 +951,7 @@ static void begin_stop(Capture *c) {
                 send_term(c);
                 return;
         }
-        (void) arm_timer(c, STOP_DRAIN_USEC);
+        arm_timer(c, STOP_DRAIN_USEC);
         /* An answer to an earlier SIGUSR1 may still be on its way, with
          * counters from before the request: wait for the one after it. If
          * the two signals merge into one answer, the drain decides. */
@@ -1091,7 +1125,7 @@ static void restart_when_room(Capture *c) {
                 return;
         }
         set_state(c, CAPTURE_RESTARTING);
-        (void) arm_timer(c, ROOM_RECHECK_USEC);
+        arm_timer(c, ROOM_RECHECK_USEC);
 }
 
 static void enter_starting(Capture *c) {
@@ -1117,7 +1151,7 @@ static void enter_waiting(Capture *c) {
         if (c->state != CAPTURE_WAITING)
                 capture_set_last_error(c, "Interface %s is not present; waiting for it", c->interface);
         set_state(c, CAPTURE_WAITING);
-        (void) arm_timer(c, WAITING_RECHECK_USEC);
+        arm_timer(c, WAITING_RECHECK_USEC);
 }
 
 static void schedule_restart(Capture *c) {
@@ -1135,7 +1169,7 @@ static void schedule_restart(Capture *c) {
         }
 
         set_state(c, CAPTURE_RESTARTING);
-        (void) arm_timer(c, backoff_usec(c->failures_in_row));
+        arm_timer(c, backoff_usec(c->failures_in_row));
 }
 
 static void handle_unexpected_exit(Capture *c) {
@@ -1249,7 +1283,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
                                 c->failures_in_row = 0;
                                 enter_starting(c);
                         } else
-                                (void) arm_timer(c, WAITING_RECHECK_USEC);
+                                arm_timer(c, WAITING_RECHECK_USEC);
                         break;
                 default:
                         break;

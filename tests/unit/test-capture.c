@@ -30,7 +30,7 @@ static struct {
 
 static int fake_spawn(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t *ret_pid, int *ret_stderr_fd) {
         int p[2];
-        pid_t pid;
+        pid_t pid, parent = getpid();
 
         g_assert_cmpint(pipe2(p, O_CLOEXEC | O_NONBLOCK), ==, 0);
         pid = fork();
@@ -40,6 +40,8 @@ static int fake_spawn(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t
 
                 /* Gone with the test, also when an assertion aborts it. */
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                        _exit(EXIT_FAILURE);
                 /* Like tcpdump: SIGUSR1 asks for counters, SIGTERM ends it. */
                 signal(SIGUSR1, SIG_IGN);
                 sigemptyset(&none);
@@ -225,6 +227,43 @@ static void test_interface_gone_during_starting(Fixture *f, gconstpointer data) 
         stop(f);
 }
 
+/* A tcpdump whose stderr cannot be watched (a regular file: epoll refuses
+ * it): the start fails with one error, and that tcpdump does not live on
+ * to make the failed capture restart by itself later. */
+static int fake_spawn_unwatchable(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t *ret_pid,
+                                  int *ret_stderr_fd) {
+        int r = fake_spawn(cmd, guardian, ret_pid, ret_stderr_fd);
+
+        close(*ret_stderr_fd);
+        *ret_stderr_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        g_assert_cmpint(*ret_stderr_fd, >=, 0);
+        return r;
+}
+
+static const CaptureSystemOps fake_system_unwatchable = {
+        .spawn = fake_spawn_unwatchable,
+        .interface_exists = fake_interface_exists,
+};
+
+static void test_half_failed_spawn(Fixture *f, gconstpointer data) {
+        pid_t pid;
+
+        f->capture->system = &fake_system_unwatchable;
+        g_assert_cmpint(capture_transition(f->capture, CAPTURE_EVENT_START), ==, 0);
+        pid = fake.pid;
+        g_assert_cmpint(f->capture->state, ==, CAPTURE_FAILED);
+        g_assert_cmpint(f->capture->pid, ==, 0);
+        g_assert_nonnull(strstr(f->capture->last_error, "stderr"));
+        /* Killed and reaped already. */
+        g_assert_cmpint(kill(pid, 0), <, 0);
+        fake.pid = 0;
+        /* Nothing is left to move it on: still failed after the loop ran. */
+        for (int i = 0; i < 5; i++)
+                g_assert_cmpint(sd_event_run(f->manager.event, 0), >=, 0);
+        g_assert_cmpint(f->capture->state, ==, CAPTURE_FAILED);
+        g_assert_cmpuint(fake.spawns, ==, 1);
+}
+
 #define ADD(name, func) g_test_add(name, Fixture, NULL, setup, func, teardown)
 
 int main(int argc, char *argv[]) {
@@ -240,5 +279,6 @@ int main(int argc, char *argv[]) {
         ADD("/capture/start-during-stop", test_start_during_stop);
         ADD("/capture/restart-during-backoff", test_restart_during_backoff);
         ADD("/capture/interface-gone-during-starting", test_interface_gone_during_starting);
+        ADD("/capture/half-failed-spawn", test_half_failed_spawn);
         return g_test_run();
 }
