@@ -131,7 +131,7 @@ static void on_post_rotate_done(void *userdata, const char *interface, const cha
 
 /* A capture's ring finished a file: announce it, run the hooks, queue the
  * upload, then apply retention and the disk guard. */
-static void on_file_completed(FileRing *ring, const char *name, const char *path, uint64_t size, void *userdata) {
+static void manager_file_completed(FileRing *ring, const char *name, const char *path, uint64_t size, void *userdata) {
         Capture *c = userdata;
         Manager *m = c->manager;
         int r;
@@ -179,7 +179,7 @@ static bool on_file_pinned(FileRing *ring, const char *path, void *userdata) {
 }
 
 static const FileRingOps file_ring_ops = {
-        .completed = on_file_completed,
+        .completed = manager_file_completed,
         .deleted = on_file_deleted,
         .pinned = on_file_pinned,
 };
