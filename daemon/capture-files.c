@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,16 +26,17 @@
 #define FINISHED_SUFFIX ".pcap"
 #define REFUSED_PREFIX ".refused"
 
-/* ---- FileIndex ------------------------------------------------------------------------- */
+/* ---- FileRing ------------------------------------------------------------------------- */
 
-void file_index_done(FileIndex *x) {
+void file_index_done(FileRing *x) {
         for (size_t i = 0; i < x->n; i++)
                 free(x->files[i].name);
         free(x->files);
-        *x = (FileIndex) {};
+        x->files = NULL;
+        x->n = 0;
 }
 
-int file_index_add(FileIndex *x, const char *name, uint64_t size, uint64_t completed_at) {
+int file_index_add(FileRing *x, const char *name, uint64_t size, uint64_t completed_at) {
         size_t at = x->n;
         char *copy;
 
@@ -55,25 +57,117 @@ int file_index_add(FileIndex *x, const char *name, uint64_t size, uint64_t compl
         return 0;
 }
 
-void file_index_remove(FileIndex *x, size_t i) {
+void file_index_remove(FileRing *x, size_t i) {
         free(x->files[i].name);
         memmove(x->files + i, x->files + i + 1, (x->n - i - 1) * sizeof(CaptureFile));
         x->n--;
 }
 
-CaptureFile *file_index_find(const FileIndex *x, const char *name) {
+CaptureFile *file_index_find(const FileRing *x, const char *name) {
         for (size_t i = 0; i < x->n; i++)
                 if (strcmp(x->files[i].name, name) == 0)
                         return &x->files[i];
         return NULL;
 }
 
-uint64_t file_index_total_size(const FileIndex *x) {
+uint64_t file_index_total_size(const FileRing *x) {
         uint64_t total = 0;
 
         for (size_t i = 0; i < x->n; i++)
                 total += x->files[i].size;
         return total;
+}
+
+void file_ring_init(FileRing *ring, const char *directory, const char *interface) {
+        *ring = (FileRing) { .directory = directory, .interface = interface };
+}
+
+void file_ring_set_ops(FileRing *ring, const FileRingOps *ops, void *userdata) {
+        ring->ops = ops;
+        ring->userdata = userdata;
+}
+
+static char *ring_path(const FileRing *ring, const char *name) {
+        char *path;
+
+        return asprintf(&path, "%s/%s", ring->directory, name) < 0 ? NULL : path;
+}
+
+int file_ring_add(FileRing *ring, const char *name, uint64_t size, uint64_t completed_at) {
+        _cleanup_(freep) char *path = ring_path(ring, name);
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = file_index_add(ring, name, size, completed_at);
+        if (r < 0)
+                return r;
+        /* The callback may change the array (retention): nothing of it is
+         * used after this. */
+        if (ring->ops && ring->ops->completed)
+                ring->ops->completed(ring, name, path, size, ring->userdata);
+        return 0;
+}
+
+void file_ring_hold(FileRing *ring, const char *name) {
+        CaptureFile *f = file_index_find(ring, name);
+
+        if (f)
+                f->busy++;
+}
+
+void file_ring_release(FileRing *ring, const char *name) {
+        CaptureFile *f = file_index_find(ring, name);
+
+        if (f && f->busy > 0)
+                f->busy--;
+}
+
+int file_ring_delete(FileRing *ring, size_t i, const char *message_id, const char *reason) {
+        _cleanup_(freep) char *path = NULL;
+
+        assert(i < ring->n);
+        if (!(path = ring_path(ring, ring->files[i].name)))
+                return -ENOMEM;
+
+        if (unlink(path) < 0 && errno != ENOENT)
+                return log_capture(LOG_ERR, errno, ring->interface, "%s: cannot delete %s: %m", ring->interface, path);
+
+        log_file_event(LOG_INFO, message_id, ring->interface, path, "%s: deleted %s (%s).", ring->interface,
+                       ring->files[i].name, reason);
+        file_index_remove(ring, i);
+        if (ring->ops && ring->ops->deleted)
+                ring->ops->deleted(ring, path, ring->userdata);
+        return 0;
+}
+
+size_t retention_files_to_keep(unsigned file_count, bool live) {
+        if (live && file_count > 0)
+                return file_count - 1;
+        return file_count;
+}
+
+size_t file_ring_enforce_retention(FileRing *ring, unsigned file_count, bool live) {
+        size_t keep = retention_files_to_keep(file_count, live);
+        size_t i = 0, deleted = 0;
+
+        while (ring->n > keep && i < ring->n) {
+                const CaptureFile *f = &ring->files[i];
+                _cleanup_(freep) char *path = NULL;
+
+                if (!(path = ring_path(ring, f->name)))
+                        break;
+                if (f->busy > 0 ||
+                    (ring->ops && ring->ops->pinned && ring->ops->pinned(ring, path, ring->userdata))) {
+                        i++;      /* kept until its hooks and upload are done */
+                        continue;
+                }
+                if (file_ring_delete(ring, i, MESSAGE_FILE_DELETED_RETENTION, "retention: FileCount reached") < 0)
+                        i++;
+                else
+                        deleted++;
+        }
+        return deleted;
 }
 
 /* ---- Names ----------------------------------------------------------------------------- */
@@ -301,14 +395,12 @@ char *capture_file_path(const Capture *c, const char *name) {
 static void file_completed(Capture *c, const char *name, uint64_t size, uint64_t completed_at) {
         int r;
 
-        r = file_index_add(&c->files, name, size, completed_at);
-        if (r < 0) {
-                log_oom();
-                return;
-        }
         c->files_completed++;
-        capture_emit_changed(c, "FilesKept", NULL);
-        manager_file_completed(c->manager, c, file_index_find(&c->files, name));
+        r = file_ring_add(&c->files, name, size, completed_at);
+        if (r < 0) {
+                c->files_completed--;
+                log_oom();
+        }
 }
 
 bool capture_file_stopped_growing(uint64_t unwritten_packets, uint64_t block_size) {
@@ -566,47 +658,13 @@ uint64_t capture_files_live_size(const Capture *c) {
 }
 
 int capture_files_delete(Capture *c, size_t i, const char *message_id, const char *reason) {
-        _cleanup_(freep) char *path = NULL;
-
-        if (!(path = capture_file_path(c, c->files.files[i].name)))
-                return -ENOMEM;
-
-        if (unlink(path) < 0 && errno != ENOENT)
-                return log_capture(LOG_ERR, errno, c->interface, "%s: cannot delete %s: %m", c->interface, path);
-
-        log_file_event(LOG_INFO, message_id, c->interface, path, "%s: deleted %s (%s).", c->interface,
-                       c->files.files[i].name, reason);
-        manager_file_deleted(c->manager, c, path);
-        file_index_remove(&c->files, i);
-        capture_emit_changed(c, "FilesKept", NULL);
-        return 0;
-}
-
-size_t retention_files_to_keep(unsigned file_count, bool live) {
-        if (live && file_count > 0)
-                return file_count - 1;
-        return file_count;
+        return file_ring_delete(&c->files, i, message_id, reason);
 }
 
 void capture_files_enforce_retention(Capture *c) {
         /* FileCount counts the live file too, but only while tcpdump runs:
          * the file a stop finishes takes the slot it held. */
-        size_t keep = retention_files_to_keep(c->options.file_count, capture_writes_live_file(c));
-        size_t i = 0;
-
-        while (c->files.n > keep && i < c->files.n) {
-                CaptureFile *f = &c->files.files[i];
-                _cleanup_(freep) char *path = NULL;
-
-                if (!(path = capture_file_path(c, f->name)))
-                        return;
-                if (f->busy > 0 || manager_file_is_pending_upload(c->manager, path)) {
-                        i++;      /* kept until its hooks and upload are done */
-                        continue;
-                }
-                if (capture_files_delete(c, i, MESSAGE_FILE_DELETED_RETENTION, "retention: FileCount reached") < 0)
-                        i++;
-        }
+        (void) file_ring_enforce_retention(&c->files, c->options.file_count, capture_writes_live_file(c));
 }
 
 uint64_t capture_files_written_bytes(Capture *c) {

@@ -21,17 +21,56 @@ typedef struct CaptureFile {
         unsigned busy;           /* post-rotate hooks still running on it */
 } CaptureFile;
 
-/* A capture's finished files, sorted by name, i.e. oldest first. */
-typedef struct FileIndex {
+typedef struct FileRing FileRing;
+
+/* What a ring tells its owner (the manager), as upload-queue's callback
+ * does: userdata is what file_ring_set_ops() was given. Paths are
+ * <directory>/<name>, borrowed for the call. The ring's array may change
+ * in a callback (retention, the disk guard): callbacks get names and
+ * sizes, never pointers into it. */
+typedef struct FileRingOps {
+        /* A file was finished and is now in the ring. */
+        void (*completed)(FileRing *ring, const char *name, const char *path, uint64_t size, void *userdata);
+        /* A finished file was deleted (retention, disk guard). */
+        void (*deleted)(FileRing *ring, const char *path, void *userdata);
+        /* Whether a file is pinned by its upload (retention keeps it). */
+        bool (*pinned)(FileRing *ring, const char *path, void *userdata);
+} FileRingOps;
+
+/* A capture's finished files (its ring), sorted by name, i.e. oldest first.
+ * The file_index_*() functions handle the sorted array alone; the
+ * file_ring_*() ones also the files on disk and the callbacks. */
+struct FileRing {
         CaptureFile *files;
         size_t n;
-} FileIndex;
 
-void file_index_done(FileIndex *x);
-int file_index_add(FileIndex *x, const char *name, uint64_t size, uint64_t completed_at);
-void file_index_remove(FileIndex *x, size_t i);
-CaptureFile *file_index_find(const FileIndex *x, const char *name);
-uint64_t file_index_total_size(const FileIndex *x);
+        const char *directory;   /* borrowed: where the files are */
+        const char *interface;   /* borrowed: for the journal */
+        const FileRingOps *ops;
+        void *userdata;
+};
+
+void file_ring_init(FileRing *ring, const char *directory, const char *interface);
+void file_ring_set_ops(FileRing *ring, const FileRingOps *ops, void *userdata);
+
+/* The array: file_index_done() empties it (the ring keeps its ops). */
+void file_index_done(FileRing *x);
+int file_index_add(FileRing *x, const char *name, uint64_t size, uint64_t completed_at);
+void file_index_remove(FileRing *x, size_t i);
+CaptureFile *file_index_find(const FileRing *x, const char *name);
+uint64_t file_index_total_size(const FileRing *x);
+
+/* A file was finished: it joins the ring and ops->completed is told. */
+int file_ring_add(FileRing *ring, const char *name, uint64_t size, uint64_t completed_at);
+/* Post-rotate hooks run on a file: retention keeps it until they end. */
+void file_ring_hold(FileRing *ring, const char *name);
+void file_ring_release(FileRing *ring, const char *name);
+/* Deletes the i-th file, logged with message_id and reason; ops->deleted is told. */
+int file_ring_delete(FileRing *ring, size_t i, const char *message_id, const char *reason);
+/* Retention (SPEC §6): deletes the oldest files beyond
+ * retention_files_to_keep(file_count, live), except those held by hooks
+ * or pinned by their upload. Returns how many it deleted. */
+size_t file_ring_enforce_retention(FileRing *ring, unsigned file_count, bool live);
 
 /* Whether name is a finished file / a live ring slot of that interface. */
 bool capture_file_name_is_finished(const char *name, const char *interface);
@@ -73,10 +112,10 @@ void capture_files_finish_closed(Capture *c);
 /* How many finished files retention keeps: FileCount, less the slot of the
  * live file while there is one (a stopped capture has none). */
 size_t retention_files_to_keep(unsigned file_count, bool live);
-/* Deletes the oldest finished files beyond that (not those whose hooks or
- * upload are still to come). */
+/* file_ring_enforce_retention() with the capture's FileCount, counting the
+ * live file while tcpdump writes one. */
 void capture_files_enforce_retention(Capture *c);
-/* Deletes the i-th finished file (retention, disk guard). */
+/* Deletes the i-th finished file (retention, disk guard): file_ring_delete(). */
 int capture_files_delete(Capture *c, size_t i, const char *message_id, const char *reason);
 /* Bytes the running tcpdump has written: its live files and the files of
  * the same run finished so far. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -61,6 +62,11 @@ const char *capture_state_to_string(CaptureState s) {
         return s >= 0 && s < _CAPTURE_STATE_MAX ? state_names[s] : NULL;
 }
 
+const CaptureSystemOps capture_system_ops = {
+        .spawn = tcpdump_spawn,
+        .interface_exists = netif_exists,
+};
+
 bool capture_is_active(const Capture *c) {
         return c->state == CAPTURE_STARTING || c->state == CAPTURE_RUNNING ||
                 c->state == CAPTURE_WAITING || c->state == CAPTURE_RESTARTING;
@@ -80,6 +86,7 @@ int capture_new(Capture **ret, Manager *m, const char *interface) {
                 return -ENOMEM;
 
         c->manager = m;
+        c->system = &capture_system_ops;
         c->state = CAPTURE_STOPPED;
         c->pid = 0;
         capture_options_init_default(&c->options);
@@ -95,6 +102,7 @@ int capture_new(Capture **ret, Manager *m, const char *interface) {
 
         if (asprintf(&c->directory, "%s/%s", m->config->capture_directory, interface) < 0)
                 return -ENOMEM;
+        file_ring_init(&c->files, c->directory, c->interface);
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -112,6 +120,8 @@ Capture *capture_free(Capture *c) {
                 return NULL;
 
         reply_all(c, &SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_FAILED, "The capture was removed."), false);
+        capture_flush_changed(c);
+        sd_event_source_disable_unref(c->changed_source);
         free(c->replies);
         sd_event_source_disable_unref(c->reply_timeout_source);
         sd_event_source_disable_unref(c->child_source);
@@ -140,12 +150,48 @@ Capture *capture_free(Capture *c) {
         return NULL;
 }
 
-/* names: NULL-terminated; nothing is sent if it is empty. */
+void capture_flush_changed(Capture *c) {
+        const char *names[ELEMENTSOF(c->changed_properties) + 1];
+        size_t n = c->n_changed_properties;
+
+        if (n == 0)
+                return;
+        memcpy(names, c->changed_properties, n * sizeof(names[0]));
+        names[n] = NULL;
+        c->n_changed_properties = 0;
+        if (c->manager->bus)
+                (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
+                                                           CAPTURED_CAPTURE_INTERFACE, (char **) names);
+}
+
+static int on_changed_deferred(sd_event_source *s, void *userdata) {
+        capture_flush_changed(userdata);
+        return 0;
+}
+
+/* names: NULL-terminated; nothing is queued if it is empty. */
 static void emit_changed_strv(Capture *c, const char **names) {
         if (!c->manager->bus || !names[0])
                 return;
-        (void) sd_bus_emit_properties_changed_strv(c->manager->bus, c->object_path,
-                                                   CAPTURED_CAPTURE_INTERFACE, (char **) names);
+
+        for (; *names; names++) {
+                bool queued = false;
+
+                for (size_t i = 0; i < c->n_changed_properties && !queued; i++)
+                        queued = strcmp(c->changed_properties[i], *names) == 0;
+                if (queued)
+                        continue;
+                if (c->n_changed_properties == ELEMENTSOF(c->changed_properties))
+                        capture_flush_changed(c);
+                c->changed_properties[c->n_changed_properties++] = *names;
+        }
+
+        if (!c->changed_source &&
+            sd_event_add_defer(c->manager->event, &c->changed_source, on_changed_deferred, c) >= 0)
+                return;   /* a new defer source is enabled (oneshot) */
+        if (!c->changed_source || sd_event_source_set_enabled(c->changed_source, SD_EVENT_ONESHOT) < 0)
+                /* Not deferred: announced at once, not lost. */
+                capture_flush_changed(c);
 }
 
 void capture_emit_changed(Capture *c, const char *property, ...) {
@@ -368,22 +414,26 @@ static const char *state_message_id(CaptureState state, int *ret_priority) {
         }
 }
 
+/* The only place that changes c->state. Every entry into a state goes to
+ * the manager's one hook, manager_capture_state_changed(): also a resting
+ * state entered again (a stop request on a stopped capture confirms it). */
 static void set_state(Capture *c, CaptureState state) {
-        const char *message_id;
-        bool why;
-        int priority;
+        CaptureState old = c->state;
 
-        if (c->state == state)
-                return;
+        if (old != state) {
+                const char *message_id;
+                bool why;
+                int priority;
 
-        message_id = state_message_id(state, &priority);
-        why = (state == CAPTURE_RESTARTING || state == CAPTURE_FAILED) && c->last_error;
-        log_capture_event(priority, message_id, c->interface, "%s: %s → %s%s%s", c->interface,
-                          capture_state_to_string(c->state), capture_state_to_string(state),
-                          why ? ": " : "", why ? c->last_error : "");
-        c->state = state;
-        capture_emit_changed(c, "State", NULL);
-        manager_update_status(c->manager);
+                message_id = state_message_id(state, &priority);
+                why = (state == CAPTURE_RESTARTING || state == CAPTURE_FAILED) && c->last_error;
+                log_capture_event(priority, message_id, c->interface, "%s: %s → %s%s%s", c->interface,
+                                  capture_state_to_string(old), capture_state_to_string(state),
+                                  why ? ": " : "", why ? c->last_error : "");
+                c->state = state;
+                capture_emit_changed(c, "State", NULL);
+        }
+        manager_capture_state_changed(c->manager, c, old, state);
 }
 
 /* ---- Pending method replies ---------------------------------------------------- */
@@ -732,6 +782,22 @@ static int open_directory_watch(Capture *c) {
         return r;
 }
 
+/* tcpdump runs but cannot be supervised: it is killed and reaped here (no
+ * exit event will come for it), and the start fails with one error. */
+static int spawn_abort(Capture *c, int error, const char *what) {
+        assert(c->pid > 0);
+
+        (void) kill(c->pid, SIGKILL);
+        (void) waitpid(c->pid, NULL, 0);
+        c->child_source = sd_event_source_disable_unref(c->child_source);
+        c->stderr_source = sd_event_source_disable_unref(c->stderr_source);
+        c->pid = 0;
+        log_capture(LOG_ERR, error, c->interface, "%s: cannot %s, killed it: %s", c->interface, what,
+                    strerror(-error));
+        (void) capture_set_last_error(c, "Cannot %s: %s", what, strerror(-error));
+        return error;
+}
+
 static int spawn(Capture *c) {
         const Config *config = c->manager->config;
         _cleanup_(freep) char *prefix = NULL;
@@ -770,7 +836,7 @@ static int spawn(Capture *c) {
                 .options = &c->options,
         };
 
-        r = tcpdump_spawn(&cmd, c->manager->guardian, &pid, &stderr_fd);
+        r = c->system->spawn(&cmd, c->manager->guardian, &pid, &stderr_fd);
         if (r < 0)
                 return capture_set_last_error(c, "Cannot start tcpdump: %s", strerror(-r)), r;
 
@@ -781,15 +847,12 @@ static int spawn(Capture *c) {
         line_reader_reset(&c->stderr_reader);
 
         r = sd_event_add_child(c->manager->event, &c->child_source, pid, WEXITED, on_child_exit, c);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                c->pid = 0;
-                return log_capture(LOG_ERR, r, c->interface, "%s: cannot watch tcpdump: %m", c->interface);
-        }
+        if (r < 0)
+                return spawn_abort(c, r, "watch tcpdump");
 
         r = sd_event_add_io(c->manager->event, &c->stderr_source, stderr_fd, EPOLLIN, on_stderr, c);
         if (r < 0)
-                return log_capture(LOG_ERR, r, c->interface, "%s: cannot read tcpdump's stderr: %m", c->interface);
+                return spawn_abort(c, r, "read tcpdump's stderr");
         (void) sd_event_source_set_io_fd_own(c->stderr_source, true);
         TAKE_FD(stderr_fd);
 
@@ -805,10 +868,30 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return capture_transition(c, CAPTURE_EVENT_TIMER);
 }
 
-static int arm_timer(Capture *c, uint64_t usec) {
+static void enter_failed(Capture *c);
+
+/* Every state that waits (stopping, restarting, waiting) leaves by its
+ * timer: one that cannot be armed fails the transition visibly instead of
+ * leaving the capture there for good. A tcpdump still running is killed;
+ * its exit ends the stop. */
+static void arm_timer(Capture *c, uint64_t usec) {
+        int r;
+
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
-        return sd_event_add_time_relative(c->manager->event, &c->timer_source, CLOCK_MONOTONIC,
-                                          usec, 0, on_timer, c);
+        r = sd_event_add_time_relative(c->manager->event, &c->timer_source, CLOCK_MONOTONIC,
+                                       usec, 0, on_timer, c);
+        if (r >= 0)
+                return;
+
+        log_capture(LOG_ERR, r, c->interface, "%s: cannot arm a timer (%s): %m", c->interface,
+                    capture_state_to_string(c->state));
+        (void) capture_set_last_error(c, "Cannot arm a timer while %s: %s", capture_state_to_string(c->state),
+                                      strerror(-r));
+        if (c->pid > 0) {
+                c->restart_after_stop = false;
+                (void) kill(c->pid, SIGKILL);
+        } else
+                enter_failed(c);
 }
 
 static void send_term(Capture *c) {
@@ -816,7 +899,7 @@ static void send_term(Capture *c) {
                 return;
         (void) kill(c->pid, SIGTERM);
         c->term_sent = true;
-        (void) arm_timer(c, STOP_TIMEOUT_USEC);
+        arm_timer(c, STOP_TIMEOUT_USEC);
 }
 
 static void send_statistics_request(Capture *c) {
@@ -845,7 +928,7 @@ static void begin_stop(Capture *c) {
                 send_term(c);
                 return;
         }
-        (void) arm_timer(c, STOP_DRAIN_USEC);
+        arm_timer(c, STOP_DRAIN_USEC);
         /* An answer to an earlier SIGUSR1 may still be on its way, with
          * counters from before the request: wait for the one after it. If
          * the two signals merge into one answer, the drain decides. */
@@ -986,17 +1069,14 @@ void capture_refresh_statistics(Capture *c) {
 static void enter_failed(Capture *c) {
         const char *message = c->last_error ? c->last_error : "tcpdump failed";
 
-        manager_forget_running(c->manager, c, false);
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_FAILED);
         reply_all(c, &SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_FAILED, message), false);
-        manager_capture_settled(c->manager);
 }
 
 static void enter_stopped(Capture *c) {
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
-        manager_forget_running(c->manager, c, true);
         c->user_waiting_ready = false;
         set_state(c, CAPTURE_STOPPED);
         /* Starters still waiting learn that it was stopped meanwhile. */
@@ -1006,7 +1086,6 @@ static void enter_stopped(Capture *c) {
         reply_all(c, NULL, true);
         /* Every file was finished at exit. The directory watch stays: see
          * open_directory_watch(). */
-        manager_capture_settled(c->manager);
 }
 
 static void enter_waiting(Capture *c);
@@ -1023,14 +1102,14 @@ static void restart_when_room(Capture *c) {
                 return;
         }
         set_state(c, CAPTURE_RESTARTING);
-        (void) arm_timer(c, ROOM_RECHECK_USEC);
+        arm_timer(c, ROOM_RECHECK_USEC);
 }
 
 static void enter_starting(Capture *c) {
         int r;
 
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
-        if (!netif_exists(c->interface)) {
+        if (!c->system->interface_exists(c->interface)) {
                 enter_waiting(c);
                 return;
         }
@@ -1049,7 +1128,7 @@ static void enter_waiting(Capture *c) {
         if (c->state != CAPTURE_WAITING)
                 capture_set_last_error(c, "Interface %s is not present; waiting for it", c->interface);
         set_state(c, CAPTURE_WAITING);
-        (void) arm_timer(c, WAITING_RECHECK_USEC);
+        arm_timer(c, WAITING_RECHECK_USEC);
 }
 
 static void schedule_restart(Capture *c) {
@@ -1067,11 +1146,11 @@ static void schedule_restart(Capture *c) {
         }
 
         set_state(c, CAPTURE_RESTARTING);
-        (void) arm_timer(c, jitter_usec(backoff_usec(BACKOFF_MIN_USEC, BACKOFF_MAX_USEC, c->failures_in_row), 0, 25));
+        arm_timer(c, jitter_usec(backoff_usec(BACKOFF_MIN_USEC, BACKOFF_MAX_USEC, c->failures_in_row), 0, 25));
 }
 
 static void handle_unexpected_exit(Capture *c) {
-        if (!netif_exists(c->interface)) {
+        if (!c->system->interface_exists(c->interface)) {
                 enter_waiting(c);
                 return;
         }
@@ -1132,8 +1211,6 @@ int capture_transition(Capture *c, CaptureEvent event) {
                 c->statistics_requested = c->statistics_answered = 0;
                 c->statistics_unanswered = false;
                 schedule_next_refresh(c, false);
-                manager_note_running(c->manager, c);
-                disk_guard_schedule(c->manager);
                 reply_all(c, NULL, true);
                 return 0;
 
@@ -1179,11 +1256,11 @@ int capture_transition(Capture *c, CaptureEvent event) {
                                 respawn(c);
                         break;
                 case CAPTURE_WAITING:
-                        if (netif_exists(c->interface)) {
+                        if (c->system->interface_exists(c->interface)) {
                                 c->failures_in_row = 0;
                                 enter_starting(c);
                         } else
-                                (void) arm_timer(c, WAITING_RECHECK_USEC);
+                                arm_timer(c, WAITING_RECHECK_USEC);
                         break;
                 default:
                         break;

@@ -60,8 +60,18 @@ typedef struct UploadError {
         char *error;
 } UploadError;
 
+/* What a capture asks of the system: a tcpdump, and whether its interface
+ * is there. The state machine's unit tests give it their own. */
+typedef struct CaptureSystemOps {
+        int (*spawn)(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t *ret_pid, int *ret_stderr_fd);
+        bool (*interface_exists)(const char *name);
+} CaptureSystemOps;
+
+extern const CaptureSystemOps capture_system_ops;   /* tcpdump_spawn(), netif_exists() */
+
 typedef struct Capture {
         Manager *manager;
+        const CaptureSystemOps *system;
         struct Capture *next;
 
         char *interface;
@@ -104,7 +114,7 @@ typedef struct Capture {
         unsigned stop_probe_answers;      /* stopping: answers until the in-flight check */
         uint64_t files_completed;
         char *current_file;
-        FileIndex files;
+        FileRing files;           /* the finished files; the manager gets its callbacks */
         gid_t file_group;         /* CaptureGroup (or the tcpdump user's group) */
         sd_event_source *inotify_source;
         dev_t watched_dev;        /* the directory inotify_source watches */
@@ -127,6 +137,12 @@ typedef struct Capture {
         PendingReply *replies;
         size_t n_replies;
         sd_event_source *reply_timeout_source;
+
+        /* Properties changed in this loop iteration (static names): one
+         * deferred event source announces them in one PropertiesChanged. */
+        const char *changed_properties[48];
+        size_t n_changed_properties;
+        sd_event_source *changed_source;
 } Capture;
 
 int capture_new(Capture **ret, Manager *m, const char *interface);
@@ -160,8 +176,12 @@ void capture_set_enabled(Capture *c, bool enabled);
  * for start/restart, STOPPED for stop); failures reply with an error. */
 int capture_add_pending_reply(Capture *c, sd_bus_message *message, ReplyKind kind, CaptureState until);
 
-/* Announces changed properties with PropertiesChanged. NULL-terminated. */
+/* Queues changed properties (NULL-terminated, names of static storage): they
+ * are announced together, with one PropertiesChanged, once this iteration
+ * of the event loop is done. */
 void capture_emit_changed(Capture *c, const char *property, ...);
+/* Announces the queued changes now. */
+void capture_flush_changed(Capture *c);
 
 /* Announces those of UploadsPending, UploadsSucceeded and UploadsFailed
  * that changed since they were last announced. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +93,8 @@ Capture *manager_find_capture_by_path(Manager *m, const char *path) {
         return NULL;
 }
 
+static const FileRingOps file_ring_ops;
+
 int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         Capture *c, **tail;
         int r;
@@ -99,6 +102,8 @@ int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         r = capture_new(&c, m, interface);
         if (r < 0)
                 return r;
+        /* Its finished files: the ring tells us, we do the rest. */
+        file_ring_set_ops(&c->files, &file_ring_ops, c);
         c->enabled = manager_is_enabled(m, interface);
 
         for (tail = &m->captures; *tail; tail = &(*tail)->next)
@@ -110,10 +115,13 @@ int manager_add_capture(Manager *m, const char *interface, Capture **ret) {
         return 0;
 }
 
+static void manager_capture_settled(Manager *m);
+static void manager_note_running(Manager *m, Capture *c);
+static void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user);
+
 static void on_post_rotate_done(void *userdata, const char *interface, const char *path, const char *failure) {
         Manager *m = userdata;
         Capture *c = manager_find_capture(m, interface);
-        CaptureFile *f;
 
         if (!c) {
                 manager_capture_settled(m);
@@ -121,27 +129,23 @@ static void on_post_rotate_done(void *userdata, const char *interface, const cha
         }
         if (capture_note_hook_result(c, failure) < 0)
                 log_oom();
-        f = file_index_find(&c->files, strrchr(path, '/') + 1);
-        if (f && f->busy > 0)
-                f->busy--;
+        file_ring_release(&c->files, strrchr(path, '/') + 1);
         capture_files_enforce_retention(c);
         manager_capture_settled(m);   /* shutting down: this may have been the last hook */
 }
 
-void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
-        _cleanup_(freep) char *path = capture_file_path(c, f->name);
+/* A capture's ring finished a file: announce it, run the hooks, queue the
+ * upload, then apply retention and the disk guard. */
+static void manager_file_completed(FileRing *ring, const char *name, const char *path, uint64_t size, void *userdata) {
+        Capture *c = userdata;
+        Manager *m = c->manager;
         int r;
 
-        if (!path) {
-                log_oom();
-                return;
-        }
-
         log_file_event(LOG_INFO, MESSAGE_FILE_COMPLETED, c->interface, path, "%s: finished %s (%llu bytes).",
-                       c->interface, path, (unsigned long long) f->size);
+                       c->interface, path, (unsigned long long) size);
         (void) sd_bus_emit_signal(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE, "FileCompleted",
-                                  "sst", c->interface, path, f->size);
-        capture_emit_changed(c, "FilesCompleted", NULL);
+                                  "sst", c->interface, path, size);
+        capture_emit_changed(c, "FilesKept", "FilesCompleted", NULL);
 
         if (!isempty(c->options.upload)) {
                 r = upload_queue_add(m->uploads, c->interface, path, c->options.upload);
@@ -155,7 +159,7 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
         if (m->config->post_rotate) {
                 r = post_rotate_queue(m->post_rotate, m->config->post_rotate, c->interface, path);
                 if (r > 0)
-                        f->busy++;
+                        file_ring_hold(ring, name);
                 else if (r < 0)
                         log_capture(LOG_ERR, r, c->interface, "%s: cannot run ExecPostRotate on %s: %m",
                                     c->interface, path);
@@ -165,10 +169,25 @@ void manager_file_completed(Manager *m, Capture *c, CaptureFile *f) {
         disk_guard_check(m);
 }
 
-void manager_file_deleted(Manager *m, Capture *c, const char *path) {
-        if (upload_queue_forget(m->uploads, path))
+static void on_file_deleted(FileRing *ring, const char *path, void *userdata) {
+        Capture *c = userdata;
+
+        if (upload_queue_forget(c->manager->uploads, path))
                 capture_emit_upload_counts(c);
+        capture_emit_changed(c, "FilesKept", NULL);
 }
+
+static bool on_file_pinned(FileRing *ring, const char *path, void *userdata) {
+        Capture *c = userdata;
+
+        return upload_queue_is_pending(c->manager->uploads, path);
+}
+
+static const FileRingOps file_ring_ops = {
+        .completed = manager_file_completed,
+        .deleted = on_file_deleted,
+        .pinned = on_file_pinned,
+};
 
 bool manager_file_is_pending_upload(Manager *m, const char *path) {
         return upload_queue_is_pending(m->uploads, path);
@@ -240,7 +259,8 @@ void manager_update_status(Manager *m) {
                           running, waiting, failed);
 }
 
-void manager_capture_settled(Manager *m) {
+/* A capture reached a resting state (stopped or failed), or a hook ended. */
+static void manager_capture_settled(Manager *m) {
         if (!m->exiting || m->exit_requested)
                 return;
 
@@ -262,6 +282,31 @@ void manager_capture_settled(Manager *m) {
 
         log_info("All captures stopped, exiting.");
         exit_now(m);
+}
+
+void manager_capture_state_changed(Manager *m, Capture *c, CaptureState old, CaptureState new) {
+        assert(m);
+        assert(c);
+
+        if (old != new)
+                manager_update_status(m);
+
+        switch (new) {
+        case CAPTURE_RUNNING:
+                manager_note_running(m, c);
+                disk_guard_schedule(m);
+                break;
+        case CAPTURE_FAILED:
+                manager_forget_running(m, c, false);
+                manager_capture_settled(m);
+                break;
+        case CAPTURE_STOPPED:
+                manager_forget_running(m, c, true);
+                manager_capture_settled(m);
+                break;
+        default:
+                break;
+        }
 }
 
 void manager_begin_exit(Manager *m) {
@@ -691,7 +736,7 @@ static bool stopped_since_boot(Manager *m, const char *interface) {
         return asprintf(&path, "%s/stopped/%s", m->runtime_dir, interface) >= 0 && access(path, F_OK) == 0;
 }
 
-void manager_note_running(Manager *m, Capture *c) {
+static void manager_note_running(Manager *m, Capture *c) {
         _cleanup_(capture_settings_freep) CaptureSettings *s = NULL;
         _cleanup_(freep) char *dir = running_directory(m);
         int r;
@@ -717,7 +762,7 @@ static void forget_running_interface(Manager *m, const char *interface) {
                 log_capture(LOG_WARNING, errno, interface, "%s: cannot remove %s: %m", interface, path);
 }
 
-void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user) {
+static void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user) {
         /* Stopping with the daemon: it resumes when the daemon starts again. */
         if (m->exiting)
                 return;

@@ -92,30 +92,24 @@ Capture *manager_find_capture(Manager *m, const char *interface);
 Capture *manager_find_capture_by_path(Manager *m, const char *path);
 int manager_add_capture(Manager *m, const char *interface, Capture **ret);
 
-/* A capture finished a file (renamed, indexed): announce it, run the
- * hooks, queue the upload, apply retention and the disk guard. */
-void manager_file_completed(Manager *m, Capture *c, CaptureFile *f);
-/* A finished file was deleted (retention, disk guard). */
-void manager_file_deleted(Manager *m, Capture *c, const char *path);
 /* What ListFiles says of a file's upload: none, pending, uploading, done,
  * failed; *ret_detail the remote URL or last error (borrowed). */
 const char *manager_file_upload_state(Manager *m, const char *path, const char **ret_detail);
 /* Whether the file still waits for its upload. */
 bool manager_file_is_pending_upload(Manager *m, const char *path);
 
-/* Notes the options of a running capture in the runtime directory, so that
- * the daemon resumes it when it starts again (restart, upgrade, crash); a
- * user's stop or a failure for good forgets it, the daemon's exit does not.
- * A capture stopped by a user also stays stopped if it is enabled, until
- * it runs again or the machine reboots. */
-void manager_note_running(Manager *m, Capture *c);
-void manager_forget_running(Manager *m, Capture *c, bool stopped_by_user);
-
 /* Tells the service manager how many captures run (sd_notify STATUS=). */
 void manager_update_status(Manager *m);
 
-/* A capture reached a resting state (stopped or failed). */
-void manager_capture_settled(Manager *m);
+/* The one hook a capture calls: its state went from old to new (new may
+ * equal old when a request confirmed a resting state). The manager does
+ * what follows from it: the status line, the running notes in the runtime
+ * directory (a capture that runs is noted, so that the daemon resumes it
+ * when it starts again; a user's stop or a failure for good forgets it,
+ * the daemon's exit does not; a capture stopped by a user also stays
+ * stopped if it is enabled, until it runs again or the machine reboots),
+ * the disk guard's schedule and, at shutdown, whether all have settled. */
+void manager_capture_state_changed(Manager *m, Capture *c, CaptureState old, CaptureState new);
 
 /* The D-Bus side, in manager-bus.c and capture-bus.c. Stop and restart
  * are shared by the Manager's and the Capture's methods. */

@@ -114,6 +114,8 @@ struct UploadQueue {
         UploadEntry *entries, *last_entry;  /* in the order they were queued */
         UploadCounters *counters;
         sd_event_source *timer;
+        sd_event_source *save_source;   /* the state file is saved once per loop iteration */
+        bool save_pending;
 
         char *detail;               /* what upload_queue_get_state() lends */
 
@@ -271,6 +273,31 @@ finish:
         return r;
 }
 
+void upload_queue_flush_state(UploadQueue *q) {
+        if (!q->save_pending)
+                return;
+        q->save_pending = false;
+        (void) queue_save(q);
+}
+
+static int on_save_deferred(sd_event_source *s, void *userdata) {
+        upload_queue_flush_state(userdata);
+        return 0;
+}
+
+/* Every change of the queue ends here: the state file is written once,
+ * when this iteration of the event loop is done, not on every change. */
+static void queue_save_soon(UploadQueue *q) {
+        q->save_pending = true;
+        if (!q->save_source &&
+            sd_event_add_defer(q->event, &q->save_source, on_save_deferred, q) >= 0) {
+                (void) sd_event_source_set_description(q->save_source, "upload-queue-save");
+                return;
+        }
+        if (!q->save_source || sd_event_source_set_enabled(q->save_source, SD_EVENT_ONESHOT) < 0)
+                upload_queue_flush_state(q);   /* not deferred: saved at once, not lost */
+}
+
 /* Runs queue_dispatch() from the event loop: at once (usec 0) or at a
  * retry time; never from inside the callers, which may be in the middle
  * of walking the queue or of a transfer's callback. */
@@ -329,7 +356,7 @@ static void entry_transition(UploadEntry *e, UploadEvent event, const char *deta
         }
         e->state = next;
 
-        (void) queue_save(q);
+        queue_save_soon(q);
         queue_wake_at(q, 0);
 
         if (!event_ends_attempt(event))
@@ -413,7 +440,7 @@ static void on_job_save_resume(void *userdata, const char *resume) {
                 e->resume = mfree_str(e->resume);
         else if (free_and_strdup(&e->resume, resume) < 0)
                 log_oom();
-        (void) queue_save(e->queue);
+        queue_save_soon(e->queue);
 }
 
 /* CloudShark's job predates the common interface; this adapts it. */
@@ -584,6 +611,9 @@ UploadQueue *upload_queue_free(UploadQueue *q) {
         if (!q)
                 return NULL;
 
+        upload_queue_flush_state(q);
+        q->save_source = sd_event_source_disable_unref(q->save_source);
+
         /* Transfers end with their entries, before the multi handle goes. */
         for (UploadEntry *e; (e = LIST_POP(q->entries));)
                 entry_free(e);
@@ -704,7 +734,7 @@ int upload_queue_load(UploadQueue *q) {
                 return r;
 
         /* Forgotten entries go from the file too. */
-        (void) queue_save(q);
+        queue_save_soon(q);
         queue_wake_at(q, 0);
         return 0;
 }
@@ -736,7 +766,7 @@ static int queue_add_one(UploadQueue *q, const char *interface, const char *path
         else
                 log_upload(LOG_DEBUG, 0, interface, path, target, "Queued %s for upload to %s.", path, target);
 
-        (void) queue_save(q);
+        queue_save_soon(q);
         queue_wake_at(q, 0);
         return 1;
 }
@@ -866,7 +896,7 @@ bool upload_queue_forget(UploadQueue *q, const char *path) {
                                    path, e->target);
                 queue_remove(q, e);  /* frees the job, which aborts its transfer */
         }
-        (void) queue_save(q);
+        queue_save_soon(q);
         queue_wake_at(q, 0);
         return pending;
 }

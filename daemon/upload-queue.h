@@ -50,6 +50,10 @@ int upload_queue_new(UploadQueue **ret, sd_event *event, const char *state_dir,
 UploadQueue *upload_queue_free(UploadQueue *q);
 DEFINE_POINTER_CLEANUP(UploadQueue, upload_queue_free);
 
+/* Changes are saved to the state file once per event loop iteration; this
+ * writes a pending save now (upload_queue_free() does too). */
+void upload_queue_flush_state(UploadQueue *q);
+
 /* Replaces the targets (at start and reload); takes ownership. Queued
  * files whose target disappeared stay pending until it comes back. */
 void upload_queue_set_targets(UploadQueue *q, UploadTarget **targets);

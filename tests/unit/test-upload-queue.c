@@ -114,6 +114,8 @@ static void teardown(Fixture *f, gconstpointer data) {
 static char *read_state_file(Fixture *f) {
         char *text = NULL;
 
+        /* Saves are deferred to the end of the loop iteration (issue 9). */
+        upload_queue_flush_state(f->queue);
         g_assert_true(g_file_get_contents(f->state_file, &text, NULL, NULL));
         return text;
 }
@@ -174,6 +176,7 @@ static void test_add_without_target(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(pending, ==, 0);
 
         /* Persisted, private, and without any secret. */
+        upload_queue_flush_state(f->queue);
         g_assert_cmpint(stat(f->state_file, &st), ==, 0);
         g_assert_cmpint(st.st_mode & 0777, ==, 0600);
         text = read_state_file(f);
@@ -219,6 +222,7 @@ static void test_several_targets(Fixture *f, gconstpointer data) {
                 "{\"path\": \"%s\", \"interface\": \"eth0\", \"target\": \"lab\", \"state\": \"done\", \"attempts\": 1, \"remote\": \"https://cs/captures/7\", \"error\": \"\"},"
                 "{\"path\": \"%s\", \"interface\": \"eth0\", \"target\": \"s3\", \"state\": \"uploading\", \"attempts\": 3, \"remote\": \"\", \"error\": \"HTTP 403\", \"resume\": \"ID\\nkey\"}"
                 "]}", path, path);
+        upload_queue_flush_state(f->queue);   /* what it would save at the end of this iteration */
         g_assert_true(g_file_set_contents(f->state_file, state, -1, NULL));
         new_queue(f);
         g_assert_cmpint(upload_queue_load(f->queue), ==, 0);
@@ -425,6 +429,28 @@ static void test_state_names(void) {
         g_assert_null(upload_state_to_string(_UPLOAD_STATE_MAX));
 }
 
+/* Issue 9: changes within one loop iteration are saved together, once,
+ * when the iteration is done, not on every change. */
+static void test_save_deferred(Fixture *f, gconstpointer data) {
+        g_autofree char *a = make_file(f, "pcap-eth0-a.pcap");
+        g_autofree char *b = make_file(f, "pcap-eth0-b.pcap");
+        g_autofree char *text = NULL;
+        struct stat st;
+
+        g_assert_cmpint(upload_queue_add(f->queue, "eth0", a, "cs"), ==, 1);
+        g_assert_cmpint(upload_queue_add(f->queue, "eth0", b, "cs"), ==, 1);
+        g_assert_true(upload_queue_forget(f->queue, a));
+        /* Nothing written yet: not even the state directory. */
+        g_assert_cmpint(stat(f->state_file, &st), <, 0);
+
+        /* The loop's next iterations write it, with all three changes. */
+        for (int i = 0; i < 10 && stat(f->state_file, &st) < 0; i++)
+                g_assert_cmpint(sd_event_run(f->event, 0), >=, 0);
+        g_assert_cmpint(g_file_get_contents(f->state_file, &text, NULL, NULL), ==, TRUE);
+        g_assert_null(strstr(text, a));
+        g_assert_nonnull(strstr(text, b));
+}
+
 #define ADD(name, func) g_test_add(name, Fixture, NULL, setup, func, teardown)
 
 int main(int argc, char *argv[]) {
@@ -434,6 +460,7 @@ int main(int argc, char *argv[]) {
         ADD("/upload-queue/add-without-target", test_add_without_target);
         ADD("/upload-queue/several-targets", test_several_targets);
         ADD("/upload-queue/load", test_load);
+        ADD("/upload-queue/save-deferred", test_save_deferred);
         ADD("/upload-queue/load-broken", test_load_broken);
         ADD("/upload-queue/retries-then-gives-up", test_retries_then_gives_up);
         ADD("/upload-queue/vanished-file-fails", test_vanished_file_fails);
