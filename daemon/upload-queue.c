@@ -363,6 +363,11 @@ static void entry_transition(UploadEntry *e, UploadEvent event, const char *deta
                 return;
 
         final = next == UPLOAD_DONE || next == UPLOAD_FAILED;
+        /* An upload's outcome is on disk before anyone is told of it: a
+         * daemon that dies after announcing a success never sends the file
+         * again. */
+        if (final)
+                upload_queue_flush_state(q);
         counters = final ? queue_counters(q, e->interface) : NULL;
         if (counters) {
                 if (next == UPLOAD_DONE)
