@@ -339,6 +339,17 @@ static int read_interface(sd_bus_message *message, const char **ret, sd_bus_erro
         return validate_interface_name(*ret, error);
 }
 
+/* The capture a method names by its interface argument: read, validated,
+ * and NoSuchCapture if the daemon has none. */
+static int read_capture(sd_bus_message *message, Manager *m, Capture **ret, sd_bus_error *error) {
+        const char *interface;
+        int r = read_interface(message, &interface, error);
+        if (r < 0)
+                return r;
+        *ret = manager_find_capture(m, interface);
+        return *ret ? 0 : no_such_capture(interface, error);
+}
+
 static int method_stop_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         const char *interface;
         int r = read_interface(message, &interface, error);
@@ -358,17 +369,10 @@ static int method_disable_capture(sd_bus_message *message, void *userdata, sd_bu
 }
 
 static int method_get_capture(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        const char *interface;
         Capture *c;
-        int r;
-
-        r = read_interface(message, &interface, error);
+        int r = read_capture(message, userdata, &c, error);
         if (r < 0)
                 return r;
-
-        c = manager_find_capture(userdata, interface);
-        if (!c)
-                return no_such_capture(interface, error);
 
         return sd_bus_reply_method_return(message, "o", c->object_path);
 }
@@ -469,26 +473,23 @@ static int read_upload_file(Manager *m, Capture *c, const char *file, const char
 
 static int method_upload_file(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *interface, *file, *target;
+        const char *file, *target;
         UploadFileData *d = NULL;
         Request *req;
         Capture *c;
         int r;
 
-        r = sd_bus_message_read(message, "sss", &interface, &file, &target);
+        r = read_capture(message, m, &c, error);
         if (r < 0)
                 return r;
-        r = validate_interface_name(interface, error);
+        r = sd_bus_message_read(message, "ss", &file, &target);
         if (r < 0)
                 return r;
-        c = manager_find_capture(m, interface);
-        if (!c)
-                return no_such_capture(interface, error);
         r = read_upload_file(m, c, file, target, &d, error);
         if (r < 0)
                 return r;
 
-        r = request_new(&req, m, message, "upload", interface, do_upload_file);
+        r = request_new(&req, m, message, "upload", c->interface, do_upload_file);
         if (r < 0) {
                 upload_file_data_free(d);
                 return r;
@@ -514,16 +515,12 @@ static int append_file_uploads(sd_bus_message *reply, Manager *m, const char *pa
 static int method_list_file_uploads(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
-        const char *interface;
         Capture *c;
         int r;
 
-        r = read_interface(message, &interface, error);
+        r = read_capture(message, m, &c, error);
         if (r < 0)
                 return r;
-        c = manager_find_capture(m, interface);
-        if (!c)
-                return no_such_capture(interface, error);
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
