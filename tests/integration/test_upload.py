@@ -23,9 +23,8 @@ from harness import (CAPTURE_IFACE, ERROR_NO_SUCH_UPLOAD_TARGET, MANAGER_IFACE, 
 
 sys.path.insert(0, os.path.join(harness.SOURCE_ROOT, "tests"))
 from cloudshark_server import FakeCloudShark  # noqa: E402
+from upload_helpers import IFACE, PEER, UploadTargetTestCase  # noqa: E402
 
-IFACE = "vtest0"
-PEER = "vtest1"
 TARGET = "cs"
 
 # Retries after 200 ms, doubling to 1 s (SPEC's 2 s … 10 min is for real
@@ -38,11 +37,10 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-class UploadTestCase(harness.CapturedTestCase):
+class UploadTestCase(UploadTargetTestCase):
     """A fake CloudShark server, a veth pair and the target "cs" in
     upload.d/; the daemon starts once they exist."""
 
-    start_daemon = False
     target_options = {}
     server_starts = True
 
@@ -56,16 +54,11 @@ class UploadTestCase(harness.CapturedTestCase):
             self.server.stop()   # its port stays ours: connections are refused
 
         self.write_target(TARGET, self.target_options)
-        harness.create_veth(IFACE, PEER)
-        self.addCleanup(harness.delete_link, IFACE)
-        self.monitor = harness.BusMonitor()
-        self.addCleanup(self.monitor.stop)
         self.daemon.start()
 
     def write_target(self, name, options, token_file=True):
-        """upload.d/<name>.conf; the token in a 0600 file next to it."""
-        upload_d = os.path.join(self.config_dir, "upload.d")
-        os.makedirs(upload_d, exist_ok=True)
+        """upload.d/<name>.conf for the fake server; the token in a 0600
+        file next to it."""
         keys = {"Type": "cloudshark", "URL": self.server.url + "/", "Tags": "captured-test,ci"}
         if token_file:
             token_path = os.path.join(self.config_dir, f"{name}.token")
@@ -74,29 +67,12 @@ class UploadTestCase(harness.CapturedTestCase):
             os.chmod(token_path, 0o600)
             keys["TokenFile"] = token_path
         keys.update(options)
-        path = os.path.join(upload_d, f"{name}.conf")
-        with open(path, "w") as f:
-            f.write("[Upload]\n" + "".join(f"{k}={v}\n" for k, v in keys.items()))
-        os.chmod(path, 0o600)
-        return path
+        return super().write_target(name, keys)
 
     # -- producing finished files ------------------------------------------
 
-    def finished_files(self):
-        return sorted(glob.glob(os.path.join(self.capture_dir, IFACE, f"pcap-{IFACE}-*.pcap")))
-
     def capture_one_file(self, target=TARGET):
-        """Starts a capture with Upload=target, sends frames, stops it: one
-        more finished file, queued for upload. Returns its path."""
-        before = set(self.finished_files())
-        start_capture(IFACE, {"Upload": ("s", target)})
-        self.wait_running(IFACE)
-        harness.send_frames(PEER, payload=secrets.token_bytes(400), count=40)
-        stop_capture(IFACE)
-        wait_for_state(IFACE, "stopped")
-        new = wait_for(lambda: sorted(set(self.finished_files()) - before), 10, "a finished file")
-        self.assertEqual(len(new), 1, f"one stop, one finished file: {new}")
-        return new[0]
+        return super().capture_one_file(target)
 
     # -- what the server and the bus saw -----------------------------------
 
@@ -107,32 +83,13 @@ class UploadTestCase(harness.CapturedTestCase):
     def upload_requests(self):
         return [e for e in self.server.log() if e["path"].endswith("/upload")]
 
-    def upload_finished(self, path=None):
-        """The UploadFinished signals so far: (interface, path, target, success, detail)."""
-        out = []
-        for m in self.monitor.snapshot():
-            if m.get("type") == "signal" and m.get("member") == "UploadFinished":
-                signal = tuple(m["payload"]["data"])
-                if path is None or signal[1] == path:
-                    out.append(signal)
-        return out
-
     def wait_uploaded(self, path, timeout=30):
-        """Waits for the success signal; returns the remote URL."""
-        signals = wait_for(lambda: [s for s in self.upload_finished(path) if s[3]], timeout,
-                           f"UploadFinished(success) for {path}")
-        self.assertEqual(len(signals), 1, f"uploaded more than once: {signals}")
-        return signals[0][4]
+        return super().wait_uploaded(path, timeout=timeout)
 
     def queue_entry(self, path):
         """The entry of path in the persisted queue (state, attempts, remote, error...)."""
-        with open(os.path.join(self.state_dir, "uploads.json")) as f:
-            (entry,) = [e for e in json.load(f)["uploads"] if e["path"] == path]
+        (entry,) = self.queue_entries(path)
         return entry
-
-    def list_files(self):
-        (files,) = harness.call(capture_path(IFACE), CAPTURE_IFACE, "ListFiles")
-        return {f[0]: (f[3], f[4]) for f in files}
 
     def assert_arrived_identical(self, path):
         copies = self.uploads_of(path)
