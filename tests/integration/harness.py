@@ -989,6 +989,13 @@ class CapturedTestCase(unittest.TestCase):
         spawned = {pid: comm for pid, comm in self.spawned_processes().items() if pid not in (before or {})}
         self.assertEqual(spawned, {}, f"{what} made the daemon fork")
 
+    def mount_small_capture_fs(self, size):
+        """A tmpfs of size over the capture directory, for disk-guard and
+        full-disk tests. Call before the daemon starts: its unmount is
+        cleaned up after the daemon's stop, which lets go of it."""
+        testbed.mount_tmpfs(self.capture_dir, "0755", size)
+        self.addCleanup(run, ["umount", "--lazy", self.capture_dir], check=False)
+
     def wait_running(self, interface, timeout=10):
         """Waits for State running; returns MainPID."""
         wait_for_state(interface, "running", timeout)

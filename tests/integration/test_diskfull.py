@@ -27,9 +27,7 @@ class DiskFullTest(harness.CapturedTestCase):
 
     def setUp(self):
         super().setUp()
-        harness.run(["mount", "-t", "tmpfs", "-o", f"size={FS_SIZE},mode=0755,nosuid,nodev", "tmpfs",
-                     self.capture_dir])
-        self.addCleanup(harness.run, ["umount", "--lazy", self.capture_dir], check=False)
+        self.mount_small_capture_fs(FS_SIZE)
         self.addCleanup(self.daemon.stop)
         self.daemon.start()
         self.monitor = BusMonitor()

@@ -56,11 +56,7 @@ class DiskGuardTest(harness.CapturedTestCase):
 
     def setUp(self):
         super().setUp()
-        harness.run(["mount", "-t", "tmpfs", "-o", f"size={FS_SIZE},mode=0755,nosuid,nodev", "tmpfs",
-                     self.capture_dir])
-        # Runs before the harness's own cleanup: the daemon must let go of
-        # the file system before it is unmounted.
-        self.addCleanup(harness.run, ["umount", "--lazy", self.capture_dir], check=False)
+        self.mount_small_capture_fs(FS_SIZE)
         self.addCleanup(self.daemon.stop)
         self.daemon.start()
         self.monitor = BusMonitor()
