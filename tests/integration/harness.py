@@ -113,7 +113,17 @@ bus_pid = testbed.bus_pid
 
 
 class _LogDumpingResult(unittest.TextTestResult):
-    """Prints the daemon's log of a test that failed or errored."""
+    """Prints the daemon's log of a test that failed or errored, and how long
+    each test took (Python 3.11's unittest has no --durations)."""
+
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.stream.write(f"    took {time.monotonic() - self._started:.1f}s\n")
+        self.stream.flush()
 
     def _dump(self, test):
         path = getattr(test, "daemon_log_path", None)
@@ -133,6 +143,34 @@ class _LogDumpingResult(unittest.TextTestResult):
         self._dump(test)
 
 
+def _flatten(suite):
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+class _ShardedProgram(unittest.TestProgram):
+    """unittest.main, except that with TEST_SHARD=K/N in the environment it
+    runs only every Nth test of the file, starting with the Kth (0-based), in
+    the file's order. A long test file is registered in meson.build as N
+    tests, one per shard, that run in parallel; together they run every test
+    exactly once, and a test added to the file lands in one of them."""
+
+    def createTests(self, *args, **kwargs):
+        super().createTests(*args, **kwargs)
+        shard = os.environ.get("TEST_SHARD")
+        if not shard:
+            return
+        index, count = (int(n) for n in shard.split("/"))
+        if not 0 <= index < count:
+            raise SystemExit(f"TEST_SHARD={shard}: want K/N with 0 <= K < N")
+        tests = list(_flatten(self.test))
+        self.test = unittest.TestSuite(tests[index::count])
+        print(f"shard {shard}: {len(tests[index::count])} of the file's {len(tests)} tests", flush=True)
+
+
 def main():
     """The entry point of each test file."""
     enter_namespace()
@@ -143,7 +181,7 @@ def main():
     try:
         setup_namespace()
         runner = unittest.TextTestRunner(verbosity=2, resultclass=_LogDumpingResult, stream=sys.stdout)
-        program = unittest.main(module="__main__", testRunner=runner, exit=False)
+        program = _ShardedProgram(module="__main__", testRunner=runner, exit=False)
         ok = program.result.wasSuccessful()
     finally:
         teardown_namespace()
@@ -788,6 +826,7 @@ def all_files(directory):
 def pcap_magic_ok(path):
     with open(path, "rb") as f:
         return f.read(4) in PCAP_MAGICS
+
 
 
 def capinfos_check(path):
