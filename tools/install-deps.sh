@@ -40,7 +40,7 @@ PACKAGES=(
         dbus
         polkitd
         pkexec
-        tshark                  # tshark and capinfos read finished files
+        wireshark-common        # capinfos reads finished files
         ca-certificates         # uploads verify TLS
         iproute2
         util-linux              # unshare, nsenter

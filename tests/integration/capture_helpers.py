@@ -7,7 +7,6 @@ capturectl."""
 import hashlib
 import os
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -72,18 +71,18 @@ def capinfos_packets(*paths):
 
 
 def read_problem(*paths):
-    """None if capinfos reads every path whole (one run for all) and tshark
-    the first and the last, else what they said."""
+    """None if capinfos (Wireshark's libwiretap) reads every path whole (one
+    run for all) and tcpdump -r (libpcap, another reader) the first and the
+    last, else what they said."""
     if not paths:
         return None
     p = harness.run(["capinfos", "-c"] + list(paths), check=False)
     if p.returncode != 0 or "cut short" in p.stderr + p.stdout:
         return f"capinfos: exit {p.returncode}: {(p.stderr + p.stdout).strip()}"
-    if shutil.which("tshark"):
-        for path in sorted({paths[0], paths[-1]}):
-            p = harness.run(["tshark", "-r", path, "-T", "fields", "-e", "frame.number"], check=False)
-            if p.returncode != 0 or "cut short" in p.stderr:
-                return f"tshark -r {path}: exit {p.returncode}: {p.stderr.strip()}"
+    for path in sorted({paths[0], paths[-1]}):
+        p = harness.run(["tcpdump", "-r", path, "-nn", "-w", "/dev/null"], check=False)
+        if p.returncode != 0 or "truncated" in p.stderr:
+            return f"tcpdump -r {path}: exit {p.returncode}: {p.stderr.strip()}"
     return None
 
 

@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -827,6 +828,25 @@ def pcap_magic_ok(path):
     with open(path, "rb") as f:
         return f.read(4) in PCAP_MAGICS
 
+
+def pcap_records(data):
+    """The packet records of pcap data (bytes), read here independently of
+    the daemon and of libpcap: (offset of the record header, time in µs,
+    the captured bytes). A record cut short ends the list."""
+    magic = data[:4]
+    if magic not in PCAP_MAGICS:
+        raise AssertionError(f"not a pcap file (magic {magic.hex()})")
+    order = "<" if magic in (bytes.fromhex("d4c3b2a1"), bytes.fromhex("4d3cb2a1")) else ">"
+    nsec = magic in (bytes.fromhex("4d3cb2a1"), bytes.fromhex("a1b23c4d"))
+    offset, records = 24, []
+    while offset + 16 <= len(data):
+        sec, frac, caplen, _ = struct.unpack(order + "IIII", data[offset:offset + 16])
+        if offset + 16 + caplen > len(data):
+            break
+        records.append((offset, sec * 1000000 + (frac // 1000 if nsec else frac),
+                        data[offset + 16:offset + 16 + caplen]))
+        offset += 16 + caplen
+    return records
 
 
 def capinfos_check(path):

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import stat
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,15 +26,11 @@ TEST_GID = 4711
 
 def middle_of_last_packet(data):
     """An offset inside the last packet record of pcap data."""
-    order = "<" if data[:4] in (bytes.fromhex("d4c3b2a1"), bytes.fromhex("4d3cb2a1")) else ">"
-    offset, last = 24, None
-    while offset + 16 <= len(data):
-        (caplen,) = struct.unpack(order + "I", data[offset + 8:offset + 12])
-        last = (offset, caplen)
-        offset += 16 + caplen
-    if last is None:
+    records = harness.pcap_records(data)
+    if not records:
         raise AssertionError("no packet in the pcap data")
-    return last[0] + 16 + last[1] // 2
+    offset, _, frame = records[-1]
+    return offset + 16 + len(frame) // 2
 
 
 class FilesTestBase(harness.CapturedTestCase):

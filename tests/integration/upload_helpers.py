@@ -34,15 +34,7 @@ def pcap_summary(path):
     """(packets, first, last) with the times in µs, read here independently
     of the daemon."""
     with open(path, "rb") as f:
-        data = f.read()
-    magic = struct.unpack("<I", data[:4])[0]
-    endian = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
-    nsec = struct.unpack(endian + "I", data[:4])[0] == 0xa1b23c4d
-    offset, times = 24, []
-    while offset + 16 <= len(data):
-        sec, frac, caplen, _ = struct.unpack(endian + "IIII", data[offset:offset + 16])
-        times.append(sec * 1000000 + (frac // 1000 if nsec else frac))
-        offset += 16 + caplen
+        times = [t for _, t, _ in harness.pcap_records(f.read())]
     return len(times), (times[0] if times else 0), (times[-1] if times else 0)
 
 
