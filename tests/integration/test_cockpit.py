@@ -32,6 +32,7 @@ import harness  # noqa: E402
 import testbed  # noqa: E402  tests/testbed.py (harness put it on the path)
 import test_polkit  # noqa: E402  real polkitd, users and rules
 import test_upload  # noqa: E402  the fake CloudShark target
+import upload_helpers  # noqa: E402  the veth pair uploads go through
 from harness import wait_for  # noqa: E402
 
 COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
@@ -486,7 +487,7 @@ class UploadAndDownloadTest(CockpitTestCase, test_upload.UploadTestCase):
         self.wait_row_state(iface, "running")
         self.click_row_button(iface, "files")
         self.wait_until(lambda d: d.find_element(By.ID, "files-empty").is_displayed(), "no files yet")
-        harness.send_frames(test_upload.PEER, count=40)
+        harness.send_frames(upload_helpers.PEER, count=40)
         self.click_row_button(iface, "stop")
         self.wait_row_state(iface, "stopped")
 

@@ -54,11 +54,16 @@ class CountersTest(harness.CapturedTestCase):
         self.assertEqual(capture_property("lo", "MainPID"), pid, "reading the counters restarted tcpdump")
         self.assertEqual(capture_property("lo", "State"), "running")
 
-        # The fresh figures were announced.
-        announced = [c["PacketsCaptured"] for c in monitor.properties_changed(capture_path("lo"), CAPTURE_IFACE)
-                     if "PacketsCaptured" in c]
-        self.assertTrue(announced and max(announced) >= captured + 100,
-                        f"no PropertiesChanged with the fresh PacketsCaptured: {announced}")
+        # The fresh figures are announced: PropertiesChanged goes out once
+        # per loop iteration, after the reply that carried them, so wait for it.
+        def announced():
+            return [c["PacketsCaptured"] for c in monitor.properties_changed(capture_path("lo"), CAPTURE_IFACE)
+                    if "PacketsCaptured" in c]
+        try:
+            harness.wait_for(lambda: max(announced(), default=0) >= captured + 100, 10,
+                             "PropertiesChanged with the fresh PacketsCaptured")
+        except AssertionError as e:
+            self.fail(f"{e}: announced {announced()}")
 
         # Final figures at the stop, still readable afterwards.
         harness.send_udp(b"counters-3", count=20)

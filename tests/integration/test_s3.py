@@ -9,12 +9,11 @@ import os
 import signal
 import socket
 import sys
-import time
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import capture_property, start_capture, stop_capture, wait_for, wait_for_state  # noqa: E402
+from harness import capture_property, start_capture, stop_capture, wait_for  # noqa: E402
 from upload_helpers import IFACE, UploadTargetTestCase, pcap_summary, write_secret  # noqa: E402
 
 sys.path.insert(0, os.path.join(harness.SOURCE_ROOT, "tests"))

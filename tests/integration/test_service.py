@@ -13,7 +13,6 @@ import re
 import signal
 import socket
 import struct
-import subprocess
 import threading
 
 import harness

@@ -4,7 +4,6 @@
 against the local fake in tests/cloudshark_server.py on loopback inside the
 test's network namespace."""
 
-import glob
 import hashlib
 import json
 import os
@@ -18,12 +17,11 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (CAPTURE_IFACE, ERROR_NO_SUCH_UPLOAD_TARGET, MANAGER_IFACE, MANAGER_PATH,  # noqa: E402
-                     capture_path, capture_property, get_all_properties, start_capture, stop_capture,
-                     wait_for, wait_for_state)
+                     capture_path, capture_property, get_all_properties, wait_for)
 
 sys.path.insert(0, os.path.join(harness.SOURCE_ROOT, "tests"))
 from cloudshark_server import FakeCloudShark  # noqa: E402
-from upload_helpers import IFACE, PEER, UploadTargetTestCase  # noqa: E402
+from upload_helpers import IFACE, UploadTargetTestCase  # noqa: E402
 
 TARGET = "cs"
 
@@ -276,8 +274,12 @@ class ReplaceExistingTest(UploadTestCase):
         self.assertTrue(url.endswith("/captures/" + copy["id"]))
         self.assertIn(other, [c["id"] for c in self.server.captures()])
 
-        # Deleting came only after the new upload succeeded.
-        log = [e for e in self.server.log() if e["path"].startswith("/api/")]
+        # Deleting came only after the new upload succeeded. The fake server
+        # logs a request once it has replied, so the last delete's entry may
+        # follow the deletion it made.
+        def api_log():
+            return [e for e in self.server.log() if e["path"].startswith("/api/")]
+        log = wait_for(lambda: len(api_log()) >= 4 and api_log(), 10, "the deletes in the server's log")
         kinds = [e["path"].rsplit("/", 2)[-1] if "/delete/" not in e["path"] else "delete" for e in log]
         self.assertEqual(kinds, ["upload", "search", "delete", "delete"])
         self.assertEqual(log[0]["status"], 200)
