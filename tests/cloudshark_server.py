@@ -131,6 +131,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b''
 
     def reply(self, status, document=None, body=None, close=False, extra_headers=None):
+        # The request is in the log before the client can see the answer
+        # (as the store changes are): a test that saw the daemon act on a
+        # reply finds the request logged.
+        self.record_request(status=status)
         if body is None:
             body = json.dumps(document if document is not None else {}).encode()
         self.send_response(status)
@@ -151,10 +155,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.handle_request('POST')
 
+    def record_request(self, **fields):
+        """Adds fields to this request's log entry and logs it (once)."""
+        entry = getattr(self, 'entry', None)
+        if entry is None:
+            return
+        entry.update(fields)
+        if not self.logged:
+            self.logged = True
+            self.server.fake._append_log(entry)
+
     def handle_request(self, method):
         fake = self.server.fake
         url = urllib.parse.urlsplit(self.path)
         entry = {'time': time.time(), 'method': method, 'path': url.path, 'query': url.query}
+        self.entry, self.logged = None, False
         try:
             body = self.read_body()
         except (OSError, ValueError):
@@ -164,16 +179,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path.startswith('/__'):
             self.handle_control(method, url.path, body)
             return
+        self.entry = entry
 
         fault = fake._take_fault(url.path)
         if fault:
             entry['fault'] = fault.mode
         try:
-            entry['status'], extra = self.handle_api(method, url, body, fault)
-            entry.update(extra)
+            status, extra = self.handle_api(method, url, body, fault)
+            self.record_request(status=status, **extra)
         except (BrokenPipeError, ConnectionResetError):
-            entry['status'] = None
-        fake._append_log(entry)
+            self.record_request(status=None)
 
     def handle_fault(self, fault):
         """Returns the status sent, None if nothing was, False to go on."""
@@ -235,6 +250,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             filename = parts['filename'][1].decode() if 'filename' in parts else part_filename
             tags = parts['additional_tags'][1].decode() if 'additional_tags' in parts else ''
             capture_id = fake._store(filename or 'upload.pcap', data, tags)
+            self.record_request(filename=filename, id=capture_id, tags=tags)
             status = self.reply_maybe_bad(fault, {'id': capture_id, 'filename': filename})
             return status, {'filename': filename, 'id': capture_id, 'tags': tags}
 
@@ -242,10 +258,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             query = urllib.parse.parse_qs(url.query)
             name = query.get('search[filename]', [None])[0]
             found = fake._search(name)
+            self.record_request(search=name)
             return self.reply_maybe_bad(fault, {'captures': found}), {'search': name}
 
         if delete_id is not None and method == 'POST':
             capture_id = urllib.parse.unquote(delete_id)
+            self.record_request(id=capture_id)
             if not fake._delete(capture_id):
                 return self.reply(404, {'status': 404, 'exceptions': ['no such capture']}), {'id': capture_id}
             return self.reply_maybe_bad(fault, {'status': 'ok'}), {'id': capture_id}

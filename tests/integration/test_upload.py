@@ -274,9 +274,8 @@ class ReplaceExistingTest(UploadTestCase):
         self.assertTrue(url.endswith("/captures/" + copy["id"]))
         self.assertIn(other, [c["id"] for c in self.server.captures()])
 
-        # Deleting came only after the new upload succeeded. The fake server
-        # logs a request once it has replied, so the last delete's entry may
-        # follow the deletion it made.
+        # Deleting came only after the new upload succeeded; the deletes
+        # follow the upload's reply, so wait for them.
         def api_log():
             return [e for e in self.server.log() if e["path"].startswith("/api/")]
         log = wait_for(lambda: len(api_log()) >= 4 and api_log(), 10, "the deletes in the server's log")
