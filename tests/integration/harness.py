@@ -33,13 +33,21 @@ import threading
 import time
 import unittest
 
-import gi
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testbed  # noqa: E402  tests/testbed.py, shared with bench/
+
+NAMESPACE_MARKER = "CAPTURED_TEST_IN_NAMESPACE"
+
+# A test file imports this module first: it is re-executed inside its
+# namespaces right here (main() would do it too), before python3-gi and the
+# test modules it imports are loaded for nothing in the process outside.
+if os.path.basename(getattr(sys.modules["__main__"], "__file__", "") or "").startswith("test_"):
+    testbed.enter(NAMESPACE_MARKER, ("gdbus",), "integration tests")
+
+import gi  # noqa: E402
 
 gi.require_version("Gio", "2.0")
 from gi.repository import Gio, GLib  # noqa: E402  python3-gi
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import testbed  # noqa: E402  tests/testbed.py, shared with bench/
 
 BUS_NAME = "io.captured.Capture1"
 MANAGER_PATH = "/io/captured/Capture1"
@@ -59,7 +67,6 @@ SYSTEM_BUS_SOCKET = testbed.SYSTEM_BUS_SOCKET
 SYSTEM_BUS_ADDRESS = testbed.SYSTEM_BUS_ADDRESS
 
 EXIT_SKIP = testbed.EXIT_SKIP
-NAMESPACE_MARKER = "CAPTURED_TEST_IN_NAMESPACE"
 
 SOURCE_ROOT = os.environ.get("SOURCE_ROOT") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
