@@ -21,7 +21,6 @@
 #include "bus-errors.h"
 #include "captured-bus.h"
 #include "capture.h"
-#include "disk-guard.h"
 #include "log.h"
 #include "manager.h"
 #include "netif.h"
@@ -46,7 +45,6 @@
 #define STATISTICS_FOLLOW_UP_USEC (1 * USEC_PER_SEC)
 #define STATISTICS_MIN_GAP_USEC (1 * USEC_PER_SEC)
 /* While waiting for room after a full disk, how often to look again. */
-#define ROOM_RECHECK_USEC (1 * USEC_PER_SEC)
 
 static const char *const state_names[_CAPTURE_STATE_MAX] = {
         [CAPTURE_STARTING] = "starting",
@@ -62,9 +60,15 @@ const char *capture_state_to_string(CaptureState s) {
         return s >= 0 && s < _CAPTURE_STATE_MAX ? state_names[s] : NULL;
 }
 
+static int add_monotonic_timer(sd_event *e, sd_event_source **ret, uint64_t usec, sd_event_time_handler_t handler,
+                               void *userdata) {
+        return sd_event_add_time_relative(e, ret, CLOCK_MONOTONIC, usec, 0, handler, userdata);
+}
+
 const CaptureSystemOps capture_system_ops = {
         .spawn = tcpdump_spawn,
         .interface_exists = netif_exists,
+        .add_timer = add_monotonic_timer,
 };
 
 bool capture_is_active(const Capture *c) {
@@ -878,8 +882,7 @@ static void arm_timer(Capture *c, uint64_t usec) {
         int r;
 
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
-        r = sd_event_add_time_relative(c->manager->event, &c->timer_source, CLOCK_MONOTONIC,
-                                       usec, 0, on_timer, c);
+        r = c->system->add_timer(c->manager->event, &c->timer_source, usec, on_timer, c);
         if (r >= 0)
                 return;
 
@@ -1091,18 +1094,13 @@ static void enter_stopped(Capture *c) {
 static void enter_waiting(Capture *c);
 static void respawn(Capture *c);
 
-/* After a full disk: a new tcpdump (a new file) once the disk guard finds
- * room for it, deleting old files if it must. */
-static void restart_when_room(Capture *c) {
-        if (disk_guard_check(c->manager)) {
-                log_capture(LOG_NOTICE, 0, c->interface, "%s: the disk has room again, restarting tcpdump.",
-                            c->interface);
-                c->waiting_for_room = false;
-                respawn(c);
-                return;
-        }
+/* After a full disk: no tcpdump until there is room for a new file. The
+ * manager, told by the state change, has the disk guard look (deleting old
+ * files if it must) at once and then every second, and sends
+ * CAPTURE_EVENT_ROOM once it finds room. */
+static void wait_for_room(Capture *c) {
+        assert(c->waiting_for_room);
         set_state(c, CAPTURE_RESTARTING);
-        arm_timer(c, ROOM_RECHECK_USEC);
 }
 
 static void enter_starting(Capture *c) {
@@ -1220,13 +1218,22 @@ int capture_transition(Capture *c, CaptureEvent event) {
                         if (c->restart_after_stop && !c->manager->exiting) {
                                 c->restart_after_stop = false;
                                 if (c->waiting_for_room)
-                                        restart_when_room(c);
+                                        wait_for_room(c);
                                 else
                                         enter_starting(c);
                         } else
                                 enter_stopped(c);
                 } else
                         handle_unexpected_exit(c);
+                return 0;
+
+        case CAPTURE_EVENT_ROOM:
+                if (c->state == CAPTURE_RESTARTING && c->waiting_for_room) {
+                        log_capture(LOG_NOTICE, 0, c->interface, "%s: the disk has room again, restarting tcpdump.",
+                                    c->interface);
+                        c->waiting_for_room = false;
+                        respawn(c);
+                }
                 return 0;
 
         case CAPTURE_EVENT_INTERFACE_APPEARED:
@@ -1250,9 +1257,7 @@ int capture_transition(Capture *c, CaptureEvent event) {
                                 (void) kill(c->pid, SIGKILL);
                         break;
                 case CAPTURE_RESTARTING:
-                        if (c->waiting_for_room)
-                                restart_when_room(c);
-                        else
+                        if (!c->waiting_for_room)   /* CAPTURE_EVENT_ROOM ends that wait */
                                 respawn(c);
                         break;
                 case CAPTURE_WAITING:

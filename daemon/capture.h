@@ -40,6 +40,7 @@ typedef enum CaptureEvent {
         CAPTURE_EVENT_EXITED,     /* tcpdump exited */
         CAPTURE_EVENT_TIMER,      /* backoff over, or stop timeout */
         CAPTURE_EVENT_INTERFACE_APPEARED,
+        CAPTURE_EVENT_ROOM,       /* the disk guard found room for a new file (after a full disk) */
 } CaptureEvent;
 
 typedef enum ReplyKind {
@@ -60,11 +61,14 @@ typedef struct UploadError {
         char *error;
 } UploadError;
 
-/* What a capture asks of the system: a tcpdump, and whether its interface
- * is there. The state machine's unit tests give it their own. */
+/* What a capture asks of the system: a tcpdump, whether its interface is
+ * there, and the state machine's timer (sd_event_add_time_relative() on
+ * CLOCK_MONOTONIC). The state machine's unit tests give it their own. */
 typedef struct CaptureSystemOps {
         int (*spawn)(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t *ret_pid, int *ret_stderr_fd);
         bool (*interface_exists)(const char *name);
+        int (*add_timer)(sd_event *e, sd_event_source **ret, uint64_t usec, sd_event_time_handler_t handler,
+                         void *userdata);
 } CaptureSystemOps;
 
 extern const CaptureSystemOps capture_system_ops;   /* tcpdump_spawn(), netif_exists() */

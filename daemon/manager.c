@@ -23,6 +23,17 @@
 #include "strv.h"
 #include "time-util.h"
 
+/* The disk guard (SPEC §6, §9): keeps free space and usage within
+ * MinFreeSpace= and MaxDiskUsage= across all captures, deleting what
+ * disk_guard_plan() chooses, and reports in LastError when it cannot.
+ * Returns whether the limits hold afterwards (room for every live file,
+ * and for the file of a capture that waits for room to restart). */
+static bool disk_guard_check(Manager *m);
+/* Arms the periodic check while any capture is active (every second while
+ * one waits for room); _now() looks at once. */
+static void disk_guard_schedule(Manager *m);
+static void disk_guard_schedule_now(Manager *m);
+
 /* Hooks running at once, all captures together. */
 #define POST_ROTATE_MAX_CONCURRENT 4
 /* At shutdown, how long the last files' hooks may take (the unit's
@@ -296,6 +307,11 @@ void manager_capture_state_changed(Manager *m, Capture *c, CaptureState old, Cap
                 manager_note_running(m, c);
                 disk_guard_schedule(m);
                 break;
+        case CAPTURE_RESTARTING:
+                /* A full disk stopped it: look for room now, not in 5 s. */
+                if (c->waiting_for_room)
+                        disk_guard_schedule_now(m);
+                break;
         case CAPTURE_FAILED:
                 manager_forget_running(m, c, false);
                 manager_capture_settled(m);
@@ -444,6 +460,7 @@ int manager_reupload_file(Manager *m, Capture *c, const char *path, const char *
 /* ---- The disk guard: disk-guard.c decides, the manager deletes ------------------------------ */
 
 #define DISK_GUARD_INTERVAL_USEC (5 * USEC_PER_SEC)
+#define ROOM_RECHECK_USEC (1 * USEC_PER_SEC)   /* while a full disk keeps a capture from restarting */
 
 /* What the planner looks at: every capture's files and figures, borrowed
  * from the captures (names included) until the plan is carried out. */
@@ -562,7 +579,7 @@ static int disk_guard_delete(Capture *c, const DiskGuardFile *victim, bool pendi
                                     "disk guard: MinFreeSpace/MaxDiskUsage");
 }
 
-bool disk_guard_check(Manager *m) {
+static bool disk_guard_check(Manager *m) {
         _cleanup_(disk_guard_snapshot_done) DiskGuardSnapshot s = {};
         _cleanup_(disk_guard_plan_done) DiskGuardPlan plan = {};
         struct statvfs sv;
@@ -606,27 +623,52 @@ bool disk_guard_check(Manager *m) {
         return !low;
 }
 
+static bool any_waiting_for_room(Manager *m) {
+        for (Capture *c = m->captures; c; c = c->next)
+                if (c->waiting_for_room)
+                        return true;
+        return false;
+}
+
 static int on_disk_guard_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         m->disk_guard_timer = sd_event_source_disable_unref(m->disk_guard_timer);
-        disk_guard_check(m);
+        if (disk_guard_check(m))
+                /* Room: the captures a full disk stopped start a new file. */
+                for (Capture *c = m->captures; c; c = c->next)
+                        if (c->waiting_for_room)
+                                (void) capture_transition(c, CAPTURE_EVENT_ROOM);
         disk_guard_schedule(m);
         return 0;
 }
 
-void disk_guard_schedule(Manager *m) {
+static void disk_guard_arm(Manager *m, uint64_t usec) {
+        int r;
+
+        r = sd_event_add_time_relative(m->event, &m->disk_guard_timer, CLOCK_MONOTONIC,
+                                       usec, usec / 10, on_disk_guard_timer, m);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the disk guard's timer: %m");
+}
+
+static void disk_guard_schedule(Manager *m) {
         bool any_active = false;
 
+        if (m->disk_guard_timer)
+                return;
         for (Capture *c = m->captures; c && !any_active; c = c->next)
                 any_active = c->pid > 0;
+        /* A capture waiting for room is looked after every second. */
+        if (any_waiting_for_room(m))
+                disk_guard_arm(m, ROOM_RECHECK_USEC);
+        else if (any_active)
+                disk_guard_arm(m, DISK_GUARD_INTERVAL_USEC);
+}
 
-        if (!any_active || m->disk_guard_timer)
-                return;
-
-        (void) sd_event_add_time_relative(m->event, &m->disk_guard_timer, CLOCK_MONOTONIC,
-                                          DISK_GUARD_INTERVAL_USEC, DISK_GUARD_INTERVAL_USEC / 10,
-                                          on_disk_guard_timer, m);
+static void disk_guard_schedule_now(Manager *m) {
+        m->disk_guard_timer = sd_event_source_disable_unref(m->disk_guard_timer);
+        disk_guard_arm(m, 0);
 }
 
 static int capture_start_enabled(Manager *m, const char *interface) {

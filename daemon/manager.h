@@ -51,15 +51,6 @@ int manager_reload(Manager *m);
  * since they last started or were enabled. */
 void manager_start_enabled(Manager *m);
 
-/* The disk guard (SPEC §6, §9): keeps free space and usage within
- * MinFreeSpace= and MaxDiskUsage= across all captures, deleting what
- * disk_guard_plan() chooses, and reports in LastError when it cannot.
- * Returns whether the limits hold afterwards (room for every live file,
- * and for the file of a capture that waits for room to restart). */
-bool disk_guard_check(Manager *m);
-/* Arms the periodic check while any capture is active. */
-void disk_guard_schedule(Manager *m);
-
 /* Persists a capture as enabled (with the options given) or disabled. */
 int manager_persist_enabled(Manager *m, const char *interface, bool enabled,
                             const CaptureOptions *o, OptionMask mask);

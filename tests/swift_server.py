@@ -113,7 +113,7 @@ def available():
     return [p for p in PACKAGES if not shutil.which(p)]
 
 
-def _wait_port(port, proc, what, timeout=30):
+def _wait_port(port, proc, what, timeout=90):   # a loaded machine imports Swift slowly
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -3,6 +3,7 @@
  * tcpdump. A capture gets a fake "tcpdump" (a child that waits for
  * signals; the test writes what tcpdump would print to its stderr) and a
  * fake interface list; the event loop is the real one. */
+#include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <signal.h>
@@ -26,6 +27,7 @@ static struct {
         pid_t pid;
         int stderr_fd;            /* what the fake tcpdump "prints" */
         bool interface_present;
+        bool timers_fail;         /* the state machine's timer cannot be armed */
 } fake;
 
 static int fake_spawn(const TcpdumpCommand *cmd, const Guardian *guardian, pid_t *ret_pid, int *ret_stderr_fd) {
@@ -63,9 +65,17 @@ static bool fake_interface_exists(const char *name) {
         return fake.interface_present;
 }
 
+static int fake_add_timer(sd_event *e, sd_event_source **ret, uint64_t usec, sd_event_time_handler_t handler,
+                          void *userdata) {
+        if (fake.timers_fail)
+                return -ENOMEM;
+        return sd_event_add_time_relative(e, ret, CLOCK_MONOTONIC, usec, 0, handler, userdata);
+}
+
 static const CaptureSystemOps fake_system = {
         .spawn = fake_spawn,
         .interface_exists = fake_interface_exists,
+        .add_timer = fake_add_timer,
 };
 
 typedef struct Fixture {
@@ -81,6 +91,7 @@ static void setup(Fixture *f, gconstpointer data) {
         fake.pid = 0;
         fake.stderr_fd = -1;
         fake.interface_present = true;
+        fake.timers_fail = false;
 
         f->dir = test_dir_new("test-capture-XXXXXX");
         *m = (Manager) {};
@@ -243,6 +254,7 @@ static int fake_spawn_unwatchable(const TcpdumpCommand *cmd, const Guardian *gua
 static const CaptureSystemOps fake_system_unwatchable = {
         .spawn = fake_spawn_unwatchable,
         .interface_exists = fake_interface_exists,
+        .add_timer = fake_add_timer,
 };
 
 static void test_half_failed_spawn(Fixture *f, gconstpointer data) {
@@ -264,6 +276,62 @@ static void test_half_failed_spawn(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(fake.spawns, ==, 1);
 }
 
+/* A stop whose drain timer cannot be armed: tcpdump is killed, so the
+ * capture does not stay "stopping" forever, and the error says why. */
+static void test_timer_fails_while_stopping(Fixture *f, gconstpointer data) {
+        start_running(f);
+        fake.timers_fail = true;
+        g_assert_cmpint(capture_transition(f->capture, CAPTURE_EVENT_STOP), ==, 0);
+        run_until(f, CAPTURE_STOPPED);
+        g_assert_cmpint(f->capture->pid, ==, 0);
+        g_assert_nonnull(f->capture->last_error);
+        g_assert_nonnull(strstr(f->capture->last_error, "Cannot arm a timer while stopping"));
+        g_assert_cmpuint(fake.spawns, ==, 1);
+}
+
+/* A crash whose backoff timer cannot be armed: failed, with that error,
+ * instead of "restarting" forever. */
+static void test_timer_fails_in_backoff(Fixture *f, gconstpointer data) {
+        start_running(f);
+        fake.timers_fail = true;
+        tcpdump_dies();
+        run_until(f, CAPTURE_FAILED);
+        g_assert_nonnull(strstr(f->capture->last_error, "Cannot arm a timer while restarting"));
+        g_assert_cmpuint(fake.spawns, ==, 1);
+}
+
+/* A full disk stopped tcpdump (capture.c set waiting_for_room when its
+ * file stopped growing; here while it stops for a restart): no tcpdump
+ * while the disk guard finds no room (MinFreeSpace above the file
+ * system's size), a new one once it does, without a call from here. */
+static void test_waits_for_room(Fixture *f, gconstpointer data) {
+        Capture *c = f->capture;
+
+        f->manager.config->min_free_space = (SpaceLimit) { .value = 200, .percent = true };
+        start_running(f);
+        g_assert_cmpint(capture_transition(c, CAPTURE_EVENT_RESTART), ==, 0);
+        g_assert_cmpint(c->state, ==, CAPTURE_STOPPING);
+        c->waiting_for_room = true;
+        tcpdump_prints(NO_PACKETS);
+        run_until(f, CAPTURE_RESTARTING);
+        g_assert_cmpint(c->pid, ==, 0);
+        g_assert_null(c->timer_source);   /* the manager's disk guard looks, not a timer of its own */
+
+        /* The disk guard looks at once, then every second: still no room. */
+        for (uint64_t until = now_usec(CLOCK_MONOTONIC) + 2500 * USEC_PER_MSEC; now_usec(CLOCK_MONOTONIC) < until;)
+                g_assert_cmpint(sd_event_run(f->manager.event, 100 * USEC_PER_MSEC), >=, 0);
+        g_assert_cmpint(c->state, ==, CAPTURE_RESTARTING);
+        g_assert_cmpuint(fake.spawns, ==, 1);
+
+        f->manager.config->min_free_space = (SpaceLimit) {};
+        run_until(f, CAPTURE_STARTING);
+        g_assert_false(c->waiting_for_room);
+        g_assert_cmpuint(fake.spawns, ==, 2);
+        tcpdump_prints(LISTENING);
+        run_until(f, CAPTURE_RUNNING);
+        stop(f);
+}
+
 #define ADD(name, func) g_test_add(name, Fixture, NULL, setup, func, teardown)
 
 int main(int argc, char *argv[]) {
@@ -280,5 +348,8 @@ int main(int argc, char *argv[]) {
         ADD("/capture/restart-during-backoff", test_restart_during_backoff);
         ADD("/capture/interface-gone-during-starting", test_interface_gone_during_starting);
         ADD("/capture/half-failed-spawn", test_half_failed_spawn);
+        ADD("/capture/timer-fails-while-stopping", test_timer_fails_while_stopping);
+        ADD("/capture/timer-fails-in-backoff", test_timer_fails_in_backoff);
+        ADD("/capture/waits-for-room", test_waits_for_room);
         return g_test_run();
 }
