@@ -550,8 +550,9 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        /* A reload keeps it: a new CaptureDirectory= takes effect at the next start. */
         SD_BUS_PROPERTY("CaptureDirectory", "s", property_get_capture_directory, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_NAMES("StartCapture", "sa{sv}", SD_BUS_PARAM(interface) SD_BUS_PARAM(options),
                                  "o", SD_BUS_PARAM(capture), method_start_capture, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("StopCapture", "s", SD_BUS_PARAM(interface), "", , method_stop_capture,

@@ -947,8 +947,6 @@ int manager_reload(Manager *m) {
 
         /* RELOAD_START, once every capture has its new options. */
         manager_start_enabled(m);
-        (void) sd_bus_emit_properties_changed(m->bus, CAPTURED_MANAGER_PATH, CAPTURED_MANAGER_INTERFACE,
-                                              "CaptureDirectory", NULL);
         log_info("Configuration reloaded.");
         return 0;
 }
