@@ -207,11 +207,12 @@ class CockpitTestCase(harness.CapturedTestCase):
         super().setUp()
         self.browser = _browser
         self.browser.get_log("browser")  # forget the previous test's
+        self.console_backlog = []          # read here, still to be checked
         self.addCleanup(self.check_console)
 
     def check_console(self):
         """The page logged no error (an exception in captured.js, a failed load)."""
-        errors = [entry["message"] for entry in self.browser.get_log("browser")
+        errors = [entry["message"] for entry in self.console_backlog + self.browser.get_log("browser")
                   if entry["level"] == "SEVERE" and "/captured/" in entry["message"]]
         if errors:
             harness.log(f"----- cockpit-ws log -----\n{self.ws.log()}")
@@ -220,14 +221,30 @@ class CockpitTestCase(harness.CapturedTestCase):
     # -- the page -----------------------------------------------------------
 
     def open_page(self):
-        """Opens the shell at the page and enters the page's frame."""
+        """Opens the shell at the page and enters the page's frame.
+
+        Chromium aborts the requests in flight when the machine's network
+        changes (net::ERR_NETWORK_CHANGED), and a test that has just added
+        or deleted a veth pair changes it: such a load is thrown away, with
+        what it logged, and done again, once."""
         b = self.browser
-        b.switch_to.default_content()
-        b.get(self.ws.url + "/captured")
-        frame = self.wait_until(lambda d: d.find_element(By.CSS_SELECTOR, "iframe[name='cockpit1:localhost/captured']"),
-                                "the page's frame in the shell")
-        b.switch_to.frame(frame)
-        self.wait_until(lambda d: not d.find_element(By.ID, "loading").is_displayed(), "the page to load")
+        for attempt in (1, 2):
+            b.switch_to.default_content()
+            b.get(self.ws.url + "/captured")
+            try:
+                frame = self.wait_until(
+                    lambda d: d.find_element(By.CSS_SELECTOR, "iframe[name='cockpit1:localhost/captured']"),
+                    "the page's frame in the shell")
+                b.switch_to.frame(frame)
+                self.wait_until(lambda d: not d.find_element(By.ID, "loading").is_displayed(), "the page to load")
+                return
+            except AssertionError:
+                b.switch_to.default_content()
+                logged = b.get_log("browser")
+                if attempt == 2 or not any("ERR_NETWORK_CHANGED" in e["message"] for e in logged):
+                    self.console_backlog += logged
+                    raise
+                harness.log(f"the page's load met a network change, loading it again: {logged}")
 
     def wait_until(self, condition, what, timeout=WAIT):
         """Waits until condition(driver) is true (exceptions count as false); returns it."""
