@@ -177,12 +177,18 @@ def debian_root(packages):
     shutil.rmtree(partial, ignore_errors=True)
     log(f"root: debootstrap --variant=minbase {SUITE} with {len(set(packages))} packages ...")
     started = time.monotonic()
-    p = run(["debootstrap", "--variant=minbase", "--include=" + ",".join(sorted(set(packages))),
-             SUITE, partial, MIRROR], check=False, timeout=900)
-    if p.returncode != 0:
+    # A mirror that fails a request now and then (seen in CI: "Failed
+    # getting release file") gets three tries.
+    for attempt in range(1, 4):
+        p = run(["debootstrap", "--variant=minbase", "--include=" + ",".join(sorted(set(packages))),
+                 SUITE, partial, MIRROR], check=False, timeout=900)
+        if p.returncode == 0:
+            break
         tail = (p.stdout + p.stderr)[-3000:]
         shutil.rmtree(partial, ignore_errors=True)
-        raise SystemExit(f"debootstrap failed (needs the Debian mirror {MIRROR}):\n{tail}")
+        if attempt == 3:
+            raise SystemExit(f"debootstrap failed three times (needs the Debian mirror {MIRROR}):\n{tail}")
+        log(f"root: debootstrap failed (attempt {attempt} of 3), trying again:\n{tail[-500:]}")
     # No network in there: apt must never try.
     with open(os.path.join(partial, "etc", "apt", "apt.conf.d", "99offline"), "w") as f:
         f.write('Acquire::Languages "none";\nAPT::Install-Recommends "false";\n')
