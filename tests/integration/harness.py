@@ -38,10 +38,14 @@ import testbed  # noqa: E402  tests/testbed.py, shared with bench/
 
 NAMESPACE_MARKER = "CAPTURED_TEST_IN_NAMESPACE"
 
-# A test file imports this module first: it is re-executed inside its
-# namespaces right here (main() would do it too), before python3-gi and the
-# test modules it imports are loaded for nothing in the process outside.
-if os.path.basename(getattr(sys.modules["__main__"], "__file__", "") or "").startswith("test_"):
+# An integration test file (tests/integration/test_*.py) imports this
+# module first: it is re-executed inside its namespaces right here (main()
+# would do it too), before python3-gi and the test modules it imports are
+# loaded for nothing in the process outside. Other importers (the system
+# test, which needs the host's network for debootstrap) are left alone.
+_main_file = os.path.abspath(getattr(sys.modules["__main__"], "__file__", None) or "/")
+if (os.path.dirname(_main_file) == os.path.dirname(os.path.abspath(__file__))
+        and os.path.basename(_main_file).startswith("test_")):
     testbed.enter(NAMESPACE_MARKER, ("gdbus",), "integration tests")
 
 import gi  # noqa: E402
