@@ -177,9 +177,8 @@ def debian_root(packages):
     shutil.rmtree(partial, ignore_errors=True)
     log(f"root: debootstrap --variant=minbase {SUITE} with {len(set(packages))} packages ...")
     started = time.monotonic()
-    # A mirror that fails requests for a while (seen in CI: "Failed getting
-    # release file") gets three tries, 10 and 30 s apart: a retry backoff
-    # on an outside service, not a wait for anything of ours.
+    # The mirror is an outside service: three tries, 10 and 30 s apart (a
+    # retry backoff, not a wait for anything of ours), and what wget said.
     for attempt, pause in ((1, 10), (2, 30), (3, None)):
         p = run(["debootstrap", "--variant=minbase", "--include=" + ",".join(sorted(set(packages))),
                  SUITE, partial, MIRROR], check=False, timeout=900)
