@@ -177,27 +177,21 @@ def debian_root(packages):
     shutil.rmtree(partial, ignore_errors=True)
     log(f"root: debootstrap --variant=minbase {SUITE} with {len(set(packages))} packages ...")
     started = time.monotonic()
-    # The mirror is an outside service: three tries, 10 and 30 s apart (a
-    # retry backoff, not a wait for anything of ours), and what wget said.
-    for attempt, pause in ((1, 10), (2, 30), (3, None)):
-        p = run(["debootstrap", "--variant=minbase", "--include=" + ",".join(sorted(set(packages))),
-                 SUITE, partial, MIRROR], check=False, timeout=900)
-        if p.returncode == 0:
-            break
+    p = run(["debootstrap", "--variant=minbase", "--include=" + ",".join(sorted(set(packages))),
+             SUITE, partial, MIRROR], check=False, timeout=900)
+    if p.returncode != 0:
         tail = (p.stdout + p.stderr)[-2000:]
         try:   # what wget said is only in debootstrap's own log
             with open(os.path.join(partial, "debootstrap", "debootstrap.log"), errors="replace") as f:
                 tail += "\ndebootstrap.log: " + f.read()[-2000:]
         except OSError:
             pass
-        for mount in reversed([line.split()[4] for line in open("/proc/self/mountinfo")
-                               if line.split()[4].startswith(partial + "/")]):
+        with open("/proc/self/mountinfo") as f:   # debootstrap mounts proc and sys in there
+            mounts = [line.split()[4] for line in f if line.split()[4].startswith(partial + "/")]
+        for mount in reversed(mounts):
             run(["umount", "--lazy", mount], check=False)
         shutil.rmtree(partial, ignore_errors=True)
-        if pause is None:
-            raise SystemExit(f"debootstrap failed three times (needs the Debian mirror {MIRROR}):\n{tail}")
-        log(f"root: debootstrap failed (attempt {attempt} of 3), again in {pause} s:\n{tail[-1500:]}")
-        time.sleep(pause)
+        raise SystemExit(f"debootstrap failed (needs the Debian mirror {MIRROR}):\n{tail}")
     # No network in there: apt must never try.
     with open(os.path.join(partial, "etc", "apt", "apt.conf.d", "99offline"), "w") as f:
         f.write('Acquire::Languages "none";\nAPT::Install-Recommends "false";\n')
