@@ -1059,19 +1059,31 @@ class CapturedTestCase(unittest.TestCase):
         spawned = {pid: comm for pid, comm in self.spawned_processes().items() if pid not in (before or {})}
         self.assertEqual(spawned, {}, f"{what} made the daemon fork")
 
-    def mount_small_capture_fs(self, size):
-        """A tmpfs of size over the capture directory, for disk-guard and
-        full-disk tests. Call before the daemon starts: its unmount is
-        cleaned up after the daemon's stop, which lets go of it."""
-        testbed.mount_tmpfs(self.capture_dir, "0755", size)
-        self.addCleanup(run, ["umount", "--lazy", self.capture_dir], check=False)
-
     def wait_running(self, interface, timeout=10):
         """Waits for State running; returns MainPID."""
         wait_for_state(interface, "running", timeout)
         pid = capture_property(interface, "MainPID")
         self.assertGreater(pid, 0, "MainPID of a running capture")
         return pid
+
+
+class SmallCaptureFsTestCase(CapturedTestCase):
+    """For disk-guard and full-disk tests: the capture directory is a tmpfs
+    of capture_fs_size bytes, the daemon starts on it, and self.monitor
+    follows the bus. The tmpfs is unmounted after the daemon's stop, which
+    lets go of it."""
+
+    start_daemon = False
+    capture_fs_size = None   # bytes; set by the subclass
+
+    def setUp(self):
+        super().setUp()
+        testbed.mount_tmpfs(self.capture_dir, "0755", self.capture_fs_size)
+        self.addCleanup(run, ["umount", "--lazy", self.capture_dir], check=False)
+        self.addCleanup(self.daemon.stop)
+        self.daemon.start()
+        self.monitor = BusMonitor()
+        self.addCleanup(self.monitor.stop)
 
 
 # ---------------------------------------------------------------------------

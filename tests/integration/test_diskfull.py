@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import BusMonitor, capture_property, start_capture, stop_capture, wait_for, wait_for_state  # noqa: E402
+from harness import capture_property, start_capture, stop_capture, wait_for, wait_for_state  # noqa: E402
 from capture_helpers import Traffic, capturectl, completed_signals, finished_files, read_problem  # noqa: E402
 
 MIB = 1024 * 1024
@@ -20,18 +20,13 @@ FS_SIZE = 8 * MIB
 OPTIONS = {"FileSize": ("u", 1), "FileCount": ("u", 20)}
 
 
-class DiskFullTest(harness.CapturedTestCase):
+class DiskFullTest(harness.SmallCaptureFsTestCase):
 
-    start_daemon = False
+    capture_fs_size = FS_SIZE
     daemon_config = {"Daemon": {"MinFreeSpace": "1M"}}
 
     def setUp(self):
         super().setUp()
-        self.mount_small_capture_fs(FS_SIZE)
-        self.addCleanup(self.daemon.stop)
-        self.daemon.start()
-        self.monitor = BusMonitor()
-        self.addCleanup(self.monitor.stop)
         self.ballast = os.path.join(self.capture_dir, "ballast")
 
     def fill_disk(self):

@@ -11,7 +11,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import BusMonitor, capture_property, start_capture, stop_capture, wait_for, wait_for_state  # noqa: E402
+from harness import capture_property, start_capture, stop_capture, wait_for, wait_for_state  # noqa: E402
 from capture_helpers import Traffic, completed_signals, finished_files, read_problem  # noqa: E402
 
 MIB = 1024 * 1024
@@ -49,18 +49,10 @@ class FreeSpaceSampler:
         self._thread.join(5)
 
 
-class DiskGuardTest(harness.CapturedTestCase):
+class DiskGuardTest(harness.SmallCaptureFsTestCase):
 
-    start_daemon = False
+    capture_fs_size = FS_SIZE
     daemon_config = {"Daemon": {"MinFreeSpace": "2M"}}
-
-    def setUp(self):
-        super().setUp()
-        self.mount_small_capture_fs(FS_SIZE)
-        self.addCleanup(self.daemon.stop)
-        self.daemon.start()
-        self.monitor = BusMonitor()
-        self.addCleanup(self.monitor.stop)
 
     def test_min_free_space_holds_under_sustained_traffic(self):
         start_capture("lo", {"FileSize": ("u", 1), "FileCount": ("u", 1000)})
