@@ -152,20 +152,13 @@ char *http_put_request_failure(const UploadTarget *t, CURL *easy, CURLcode resul
 /* Type=http */
 
 typedef struct HttpPutJob {
-        sd_event *event;
-        CurlEvent *curl;
-        UploadTarget *target;
-        char *path;
-        char *interface;
+        UploadJobBase base;
         char *location;
-        UploadScan *scan;
-        int fd;
         CURL *easy;
         struct curl_slist *headers;
         FileBody body;
         CurlResponse response;
         char errbuf[CURL_ERROR_SIZE];
-        UploadJobCallbacks callbacks;
 } HttpPutJob;
 
 static void http_put_job_free(void *userdata) {
@@ -173,51 +166,46 @@ static void http_put_job_free(void *userdata) {
 
         if (!j)
                 return;
-        upload_scan_free(j->scan);
-        curl_event_remove(j->curl, j->easy);
+        curl_event_remove(j->base.curl, j->easy);
         if (j->easy)
                 curl_easy_cleanup(j->easy);
         curl_slist_free_all(j->headers);
         curl_response_done(&j->response);
-        if (j->fd >= 0)
-                close(j->fd);
-        upload_target_free(j->target);
-        free(j->path);
-        free(j->interface);
+        upload_job_base_done(&j->base);
         free(j->location);
         free(j);
 }
 
 static void job_report(HttpPutJob *j, bool success, const char *detail) {
-        j->callbacks.uploaded(j->callbacks.userdata, success, detail ? detail : "out of memory", true);
+        j->base.callbacks.uploaded(j->base.callbacks.userdata, success, detail ? detail : "out of memory", true);
 }
 
 static void on_put_done(CURL *easy, CURLcode result, void *userdata) {
         HttpPutJob *j = userdata;
         _cleanup_(freep) char *failure = NULL;
 
-        failure = http_put_request_failure(j->target, easy, result, j->errbuf, j->response.data, j->response.size);
+        failure = http_put_request_failure(j->base.target, easy, result, j->errbuf, j->response.data, j->response.size);
         job_report(j, !failure, failure ? failure : j->location);
 }
 
 static int job_start_put(HttpPutJob *j, const UploadScanResult *scan) {
-        UploadRequest request = { .path = j->path, .interface = j->interface };
+        UploadRequest request = { .path = j->base.path, .interface = j->base.interface };
         _cleanup_(freep) char *key = NULL, *encoded = NULL, *authorization = NULL;
         CURLcode c = CURLE_OK;
         int r;
 
-        r = upload_target_new_easy(j->target, &j->easy);
+        r = upload_target_new_easy(j->base.target, &j->easy);
         if (r < 0)
                 return r;
-        key = http_put_object_key(j->target, &request, scan);
+        key = http_put_object_key(j->base.target, &request, scan);
         encoded = key ? http_put_encode_key(key) : NULL;
-        if (!encoded || asprintf(&j->location, "%s/%s", j->target->url, encoded) < 0)
+        if (!encoded || asprintf(&j->location, "%s/%s", j->base.target->url, encoded) < 0)
                 return -ENOMEM;
 
-        j->fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (j->fd < 0)
+        j->base.fd = open(j->base.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (j->base.fd < 0)
                 return negative_errno();
-        r = http_put_attach_file(j->easy, &j->body, j->fd, 0, scan->size);
+        r = http_put_attach_file(j->easy, &j->body, j->base.fd, 0, scan->size);
         if (r >= 0)
                 r = curl_response_attach(&j->response, j->easy, RESPONSE_MAX);
         if (r < 0)
@@ -226,20 +214,20 @@ static int job_start_put(HttpPutJob *j, const UploadScanResult *scan) {
         j->headers = curl_slist_append(NULL, "Content-Type: application/vnd.tcpdump.pcap");
         if (!j->headers)
                 return -ENOMEM;
-        if (j->target->auth == HTTP_AUTH_BEARER) {
+        if (j->base.target->auth == HTTP_AUTH_BEARER) {
                 struct curl_slist *l;
 
-                if (asprintf(&authorization, "Authorization: Bearer %s", j->target->token) < 0)
+                if (asprintf(&authorization, "Authorization: Bearer %s", j->base.target->token) < 0)
                         return -ENOMEM;
                 l = curl_slist_append(j->headers, authorization);
                 explicit_bzero(authorization, strlen(authorization));
                 if (!l)
                         return -ENOMEM;
                 j->headers = l;
-        } else if (j->target->auth == HTTP_AUTH_BASIC) {
+        } else if (j->base.target->auth == HTTP_AUTH_BASIC) {
                 c = curl_easy_setopt(j->easy, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
                 if (c == CURLE_OK)
-                        c = curl_easy_setopt(j->easy, CURLOPT_USERPWD, j->target->token);
+                        c = curl_easy_setopt(j->easy, CURLOPT_USERPWD, j->base.target->token);
         }
         if (c == CURLE_OK)
                 c = curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
@@ -250,9 +238,9 @@ static int job_start_put(HttpPutJob *j, const UploadScanResult *scan) {
         if (c != CURLE_OK)
                 return -EIO;
 
-        log_upload(LOG_DEBUG, 0, j->interface, j->path, j->target->name, "PUT %s (%llu bytes)", j->location,
+        log_upload(LOG_DEBUG, 0, j->base.interface, j->base.path, j->base.target->name, "PUT %s (%llu bytes)", j->location,
                    (unsigned long long) scan->size);
-        return curl_event_add(j->curl, j->easy, on_put_done, j);
+        return curl_event_add(j->base.curl, j->easy, on_put_done, j);
 }
 
 static void on_scan_done(void *userdata, int error, const UploadScanResult *scan) {
@@ -262,10 +250,10 @@ static void on_scan_done(void *userdata, int error, const UploadScanResult *scan
 
         if (r >= 0)
                 r = job_start_put(j, scan);
-        j->scan = upload_scan_free(j->scan);
+        j->base.scan = upload_scan_free(j->base.scan);
         if (r >= 0)
                 return;
-        if (asprintf(&message, "Cannot upload %s: %s", j->path, strerror(-r)) < 0)
+        if (asprintf(&message, "Cannot upload %s: %s", j->base.path, strerror(-r)) < 0)
                 message = NULL;
         job_report(j, false, message);
 }
@@ -278,15 +266,9 @@ static int http_put_job_start(void **ret, sd_event *event, CurlEvent *curl, cons
         j = calloc(1, sizeof(HttpPutJob));
         if (!j)
                 return -ENOMEM;
-        j->fd = -EBADF;
-        j->event = event;
-        j->curl = curl;
-        j->callbacks = *callbacks;
-        j->path = strdup(request->path);
-        j->interface = strdup(request->interface);
-        r = !j->path || !j->interface ? -ENOMEM : upload_target_dup(target, &j->target);
+        r = upload_job_base_init(&j->base, event, curl, target, request, callbacks);
         if (r >= 0)
-                r = upload_scan_start(&j->scan, event, j->path, 0, UINT64_MAX, on_scan_done, j);
+                r = upload_scan_start(&j->base.scan, event, j->base.path, 0, UINT64_MAX, on_scan_done, j);
         if (r < 0) {
                 http_put_job_free(j);
                 return r;

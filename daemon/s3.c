@@ -102,18 +102,12 @@ typedef enum S3Step {
 } S3Step;
 
 typedef struct S3Job {
-        sd_event *event;
-        CurlEvent *curl;
-        UploadTarget *target;
-        char *path;
-        char *interface;
+        UploadJobBase base;
         char *old_upload_id, *old_key;
 
-        UploadScan *scan;
-        const UploadScanResult *scanned;   /* owned by scan */
+        const UploadScanResult *scanned;   /* owned by base.scan */
         char *key;
         char *location;
-        int fd;
 
         char *upload_id;
         char **etags;
@@ -127,7 +121,6 @@ typedef struct S3Job {
         FileBody body;
         CurlResponse response;
         char errbuf[CURL_ERROR_SIZE];
-        UploadJobCallbacks callbacks;
 } S3Job;
 
 static const char *const step_names[] = {
@@ -140,10 +133,10 @@ static const char *const step_names[] = {
 };
 
 #define log_job(j, priority, error, ...) \
-        log_upload((priority), (error), (j)->interface, (j)->path, (j)->target->name, __VA_ARGS__)
+        log_upload((priority), (error), (j)->base.interface, (j)->base.path, (j)->base.target->name, __VA_ARGS__)
 
 static void job_end_request(S3Job *j) {
-        curl_event_remove(j->curl, j->easy);
+        curl_event_remove(j->base.curl, j->easy);
         if (j->easy)
                 curl_easy_cleanup(j->easy);
         j->easy = NULL;
@@ -162,12 +155,7 @@ static void s3_job_free(void *userdata) {
                 for (size_t i = 0; i < j->scanned->n_parts; i++)
                         free(j->etags[i]);
         free(j->etags);
-        upload_scan_free(j->scan);      /* after the etags: it owns j->scanned */
-        if (j->fd >= 0)
-                close(j->fd);
-        upload_target_free(j->target);
-        free(j->path);
-        free(j->interface);
+        upload_job_base_done(&j->base);      /* after the etags: its scan owns j->scanned */
         free(j->old_upload_id);
         free(j->old_key);
         free(j->key);
@@ -212,7 +200,7 @@ static int add_object_headers(S3Job *j) {
 
         if (gethostname(hostname, sizeof(hostname) - 1) < 0)
                 strcpy(hostname, "localhost");
-        interface = curl_easy_escape(NULL, j->interface, 0);
+        interface = curl_easy_escape(NULL, j->base.interface, 0);
         host = curl_easy_escape(NULL, hostname, 0);
         snprintf(packets, sizeof(packets), "%llu", (unsigned long long) s->packets);
         if (s->packets > 0) {
@@ -235,8 +223,8 @@ static int add_object_headers(S3Job *j) {
                 r = add_header(j, "x-amz-meta-last-packet", last);
         if (r >= 0)
                 r = add_header(j, "x-amz-meta-captured-version", PACKAGE_VERSION);
-        if (r >= 0 && j->target->storage_class)
-                r = add_header(j, "x-amz-storage-class", j->target->storage_class);
+        if (r >= 0 && j->base.target->storage_class)
+                r = add_header(j, "x-amz-storage-class", j->base.target->storage_class);
         curl_free(interface);
         curl_free(host);
         return r;
@@ -254,14 +242,14 @@ static int job_new_request(S3Job *j, S3Step step, const char *key, const char *q
         job_end_request(j);
         j->step = step;
         j->errbuf[0] = '\0';
-        r = upload_target_new_easy(j->target, &j->easy);
+        r = upload_target_new_easy(j->base.target, &j->easy);
         if (r < 0)
                 return r;
 
         encoded = http_put_encode_key(key);
-        url = encoded ? s3_object_url(j->target, encoded) : NULL;
+        url = encoded ? s3_object_url(j->base.target, encoded) : NULL;
         if (!url || asprintf(&full, "%s%s%s", url, query ? "?" : "", strempty(query)) < 0 ||
-            asprintf(&sigv4, "aws:amz:%s:s3", j->target->region) < 0)
+            asprintf(&sigv4, "aws:amz:%s:s3", j->base.target->region) < 0)
                 return -ENOMEM;
 
         r = curl_response_attach(&j->response, j->easy, RESPONSE_MAX);
@@ -274,8 +262,8 @@ static int job_new_request(S3Job *j, S3Step step, const char *key, const char *q
         SET(CURLOPT_URL, full);
         SET(CURLOPT_ERRORBUFFER, j->errbuf);
         SET(CURLOPT_AWS_SIGV4, sigv4);
-        SET(CURLOPT_USERNAME, j->target->access_key_id);
-        SET(CURLOPT_PASSWORD, j->target->token);
+        SET(CURLOPT_USERNAME, j->base.target->access_key_id);
+        SET(CURLOPT_PASSWORD, j->base.target->token);
 #undef SET
         if (c != CURLE_OK)
                 return log_job(j, LOG_WARNING, EIO, "Failed to set up a request to %s: %s", full, curl_easy_strerror(c));
@@ -286,7 +274,7 @@ static int job_new_request(S3Job *j, S3Step step, const char *key, const char *q
 static int job_send(S3Job *j) {
         if (curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers) != CURLE_OK)
                 return -EIO;
-        return curl_event_add(j->curl, j->easy, on_request_done, j);
+        return curl_event_add(j->base.curl, j->easy, on_request_done, j);
 }
 
 static int job_post(S3Job *j, const char *body) {
@@ -335,7 +323,7 @@ static int job_start_put(S3Job *j) {
         if (r >= 0)
                 r = add_object_headers(j);
         if (r >= 0)
-                r = http_put_attach_file(j->easy, &j->body, j->fd, 0, j->scanned->size);
+                r = http_put_attach_file(j->easy, &j->body, j->base.fd, 0, j->scanned->size);
         return r < 0 ? r : job_send(j);
 }
 
@@ -359,7 +347,7 @@ static int job_start_part(S3Job *j) {
                 return -ENOMEM;
         r = job_new_request(j, S3_STEP_PART, j->key, query, s->part_sha256[j->part]);
         if (r >= 0)
-                r = http_put_attach_file(j->easy, &j->body, j->fd, offset,
+                r = http_put_attach_file(j->easy, &j->body, j->base.fd, offset,
                                          j->part + 1 < s->n_parts ? s->part_size : s->size - offset);
         return r < 0 ? r : job_send(j);
 }
@@ -385,7 +373,7 @@ static int job_start_complete(S3Job *j) {
 /* The first request after the scan (and after an old multipart upload is
  * gone). */
 static int job_start_upload(S3Job *j) {
-        if (j->scanned->size <= j->target->multipart_threshold)
+        if (j->scanned->size <= j->base.target->multipart_threshold)
                 return job_start_put(j);
         return job_start_create(j);
 }
@@ -393,13 +381,13 @@ static int job_start_upload(S3Job *j) {
 static void job_save_resume(S3Job *j, const char *upload_id) {
         _cleanup_(freep) char *resume = upload_id ? s3_resume_format(upload_id, j->key) : NULL;
 
-        j->callbacks.save_resume(j->callbacks.userdata, resume);
+        j->base.callbacks.save_resume(j->base.callbacks.userdata, resume);
 }
 
 /* The end: the callback may free the job. */
 static void job_report(S3Job *j, bool success, const char *detail) {
         job_end_request(j);
-        j->callbacks.uploaded(j->callbacks.userdata, success, detail ? detail : "out of memory", true);
+        j->base.callbacks.uploaded(j->base.callbacks.userdata, success, detail ? detail : "out of memory", true);
 }
 
 static void job_fail(S3Job *j, const char *failure) {
@@ -471,7 +459,7 @@ static void on_request_done(CURL *easy, CURLcode result, void *userdata) {
         switch (j->step) {
         case S3_STEP_ABORT_OLD:
                 if (!abort_worked(easy, result)) {
-                        failure = http_put_request_failure(j->target, easy, result, j->errbuf, j->response.data,
+                        failure = http_put_request_failure(j->base.target, easy, result, j->errbuf, j->response.data,
                                                            j->response.size);
                         if (asprintf(&message, "Cannot abort the earlier multipart upload: %s",
                                      failure ? failure : "unexpected answer") < 0)
@@ -480,7 +468,7 @@ static void on_request_done(CURL *easy, CURLcode result, void *userdata) {
                         return;
                 }
                 log_job(j, LOG_INFO, 0, "Aborted the multipart upload of %s left by an earlier attempt.", j->old_key);
-                j->callbacks.save_resume(j->callbacks.userdata, NULL);
+                j->base.callbacks.save_resume(j->base.callbacks.userdata, NULL);
                 r = job_start_upload(j);
                 break;
 
@@ -494,7 +482,7 @@ static void on_request_done(CURL *easy, CURLcode result, void *userdata) {
                 return;
 
         default:
-                failure = http_put_request_failure(j->target, easy, result, j->errbuf, j->response.data,
+                failure = http_put_request_failure(j->base.target, easy, result, j->errbuf, j->response.data,
                                                    j->response.size);
                 /* CompleteMultipartUpload may fail with 200 and an error document. */
                 if (!failure && j->step == S3_STEP_COMPLETE &&
@@ -528,7 +516,7 @@ static void on_request_done(CURL *easy, CURLcode result, void *userdata) {
 static void on_scan_done(void *userdata, int error, const UploadScanResult *scan) {
         S3Job *j = userdata;
         _cleanup_(freep) char *message = NULL;
-        UploadRequest request = { .path = j->path, .interface = j->interface };
+        UploadRequest request = { .path = j->base.path, .interface = j->base.interface };
         int r = error;
 
         if (r >= 0) {
@@ -537,13 +525,13 @@ static void on_scan_done(void *userdata, int error, const UploadScanResult *scan
                         r = -EFBIG;
         }
         if (r >= 0) {
-                j->key = http_put_object_key(j->target, &request, scan);
-                j->location = j->key ? s3_location(j->target, j->key) : NULL;
+                j->key = http_put_object_key(j->base.target, &request, scan);
+                j->location = j->key ? s3_location(j->base.target, j->key) : NULL;
                 r = j->location ? 0 : -ENOMEM;
         }
         if (r >= 0) {
-                j->fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                r = j->fd < 0 ? negative_errno() : 0;
+                j->base.fd = open(j->base.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                r = j->base.fd < 0 ? negative_errno() : 0;
         }
         if (r >= 0)
                 r = j->old_upload_id ? job_start_abort(j, S3_STEP_ABORT_OLD, j->old_upload_id, j->old_key) :
@@ -551,7 +539,7 @@ static void on_scan_done(void *userdata, int error, const UploadScanResult *scan
         if (r >= 0)
                 return;
 
-        if (asprintf(&message, "Cannot upload %s: %s", j->path,
+        if (asprintf(&message, "Cannot upload %s: %s", j->base.path,
                      r == -EFBIG ? "more than 10000 parts, raise PartSize=" : strerror(-r)) < 0)
                 message = NULL;
         job_report(j, false, message);
@@ -565,17 +553,11 @@ static int s3_job_start(void **ret, sd_event *event, CurlEvent *curl, const Uplo
         j = calloc(1, sizeof(S3Job));
         if (!j)
                 return -ENOMEM;
-        j->fd = -EBADF;
-        j->event = event;
-        j->curl = curl;
-        j->callbacks = *callbacks;
-        j->path = strdup(request->path);
-        j->interface = strdup(request->interface);
-        r = !j->path || !j->interface ? -ENOMEM : upload_target_dup(target, &j->target);
+        r = upload_job_base_init(&j->base, event, curl, target, request, callbacks);
         if (r >= 0 && request->resume && s3_resume_parse(request->resume, &j->old_upload_id, &j->old_key) < 0)
-                log_job(j, LOG_WARNING, 0, "Ignoring unreadable multipart upload state of %s.", j->path);
+                log_job(j, LOG_WARNING, 0, "Ignoring unreadable multipart upload state of %s.", j->base.path);
         if (r >= 0)
-                r = upload_scan_start(&j->scan, event, j->path, target->part_size, target->multipart_threshold,
+                r = upload_scan_start(&j->base.scan, event, j->base.path, target->part_size, target->multipart_threshold,
                                       on_scan_done, j);
         if (r < 0) {
                 s3_job_free(j);

@@ -5,6 +5,7 @@
 #include <systemd/sd-event.h>
 
 #include "curl-event.h"
+#include "upload-scan.h"
 #include "upload-target.h"
 
 /* What the upload queue asks of a target type (CloudShark, S3, HTTP PUT):
@@ -28,6 +29,27 @@ typedef struct UploadRequest {
         const char *interface;
         const char *resume;       /* what save_resume() said last, or NULL */
 } UploadRequest;
+
+/* What a job of every target type holds: the loop and curl multi handle it
+ * runs on, its copy of the target, the file and its interface, the file's
+ * scan, the file's descriptor while it is sent, and whom it tells. A job
+ * struct starts with one. */
+typedef struct UploadJobBase {
+        sd_event *event;
+        CurlEvent *curl;
+        UploadTarget *target;
+        char *path;
+        char *interface;
+        UploadScan *scan;
+        int fd;
+        UploadJobCallbacks callbacks;
+} UploadJobBase;
+
+/* Copies what start() was given; -ENOMEM. upload_job_base_done() frees it
+ * (also after a failed init). */
+int upload_job_base_init(UploadJobBase *b, sd_event *event, CurlEvent *curl, const UploadTarget *target,
+                         const UploadRequest *request, const UploadJobCallbacks *callbacks);
+void upload_job_base_done(UploadJobBase *b);
 
 typedef struct UploadTargetOps {
         /* The target is copied. Callbacks are the last thing the job does,
